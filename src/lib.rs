@@ -1,0 +1,35 @@
+//! eddy: an embeddable, single-threaded async runtime, written on mio.
+//!
+//! One thread runs a loop that polls futures from a run queue. A future that
+//! cannot go on returns `Pending` after handing out a [`Waker`]; something
+//! later uses the waker (a socket became ready, a timer expired, a value
+//! arrived, another thread called `wake`) and the task goes back on the run
+//! queue. When nothing is ready the loop sleeps in `epoll_wait`.
+//!
+//! ```
+//! let total = eddy::block_on(async {
+//!     let a = eddy::spawn(async { 1 });
+//!     let b = eddy::spawn(async { 2 });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(total, 3);
+//! ```
+//!
+//! Where things are:
+//!
+//! - [`runtime`]: [`Runtime`], [`Builder`], [`Handle`], and the loop itself
+//!   (`runtime/core.rs`, with the run queue in `runtime/run_queue.rs`);
+//! - [`task`]: spawning, [`JoinHandle`], [`task::JoinSet`], the raw task and
+//!   its waker (`task/raw.rs`, `task/waker.rs`).
+//!
+//! [`Waker`]: std::task::Waker
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod reactor;
+pub mod runtime;
+pub mod task;
+
+pub use runtime::{Builder, Handle, Runtime, block_on};
+pub use task::{JoinError, JoinHandle, spawn};

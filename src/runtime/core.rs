@@ -1,0 +1,285 @@
+//! The loop: the runtime's state on its own thread and the trip it makes.
+//!
+//! One trip: pop up to `event_interval` entries from the run queue and poll
+//! each (a task, or the `block_on` future); then look outside: poll the
+//! reactor (blocking only if nothing is ready, for as long as the next timer
+//! allows), fire due timers, and drain the remote queue. Then again.
+//!
+//! Everything here is plain memory on one thread. Fields that change while
+//! the loop runs sit in `Cell`s, and no borrow of them is held while user
+//! code runs, so a task may spawn, wake, or abort from anywhere in its poll
+//! or its destructor.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use super::Config;
+use super::context::Enter;
+use super::metrics::{Counters, bump};
+use super::run_queue::RunQueue;
+use super::shared::{Remote, Shared};
+use crate::reactor::Reactor;
+use crate::task::blocking::BlockingPool;
+use crate::task::harness;
+use crate::task::list::TaskList;
+use crate::task::raw::{COMPLETE, SCHEDULED, TaskRef};
+use crate::task::{JoinHandle, TaskId};
+
+/// How many rounds the runtime's drop cancels tasks spawned by the
+/// destructors of the round before; past that, such futures are leaked.
+const SHUTDOWN_ROUNDS: u32 = 16;
+
+/// The most remote messages taken in one trip, so that other threads
+/// flooding the queue cannot keep the loop from its own work.
+const REMOTE_BATCH: usize = 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// Dropping: new tasks are cancelled in the next round, never polled.
+    Draining,
+    /// Dropped: a future spawned now is leaked (see `spawn`).
+    Closed,
+}
+
+pub(crate) struct Core {
+    /// The same as `shared`, as a plain pointer for the wake fast path.
+    shared_ptr: *const Shared,
+    pub(crate) shared: Arc<Shared>,
+    run_queue: RunQueue,
+    pub(crate) tasks: TaskList,
+    pub(crate) reactor: Rc<Reactor>,
+    pub(crate) blocking: BlockingPool,
+    pub(crate) config: Config,
+    next_id: Cell<u64>,
+    /// The `block_on` future has an entry in the run queue.
+    main_scheduled: Cell<bool>,
+    phase: Cell<Phase>,
+    pub(crate) counters: Counters,
+}
+
+impl Core {
+    pub(crate) fn new(config: Config) -> std::io::Result<Box<Core>> {
+        let (reactor, unpark) = Reactor::new()?;
+        let shared = Arc::new(Shared::new(unpark));
+        let core = Box::new(Core {
+            shared_ptr: Arc::as_ptr(&shared),
+            shared,
+            run_queue: RunQueue::new(),
+            tasks: TaskList::default(),
+            reactor: Rc::new(reactor),
+            blocking: BlockingPool::new(config.max_blocking_threads, config.blocking_keep_alive),
+            config,
+            next_id: Cell::new(1),
+            main_scheduled: Cell::new(false),
+            phase: Cell::new(Phase::Running),
+            counters: Counters::default(),
+        });
+        core.shared.set_core(&*core);
+        Ok(core)
+    }
+
+    pub(crate) fn shared_ptr(&self) -> *const Shared {
+        self.shared_ptr
+    }
+
+    pub(crate) fn ready_len(&self) -> usize {
+        self.run_queue.len()
+    }
+
+    /// Spawns a task on this runtime; it is polled when the loop next runs.
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let _ = location; // kept by debug mode (see `Builder::debug`)
+        let id = TaskId(self.next_id.get());
+        self.next_id.set(id.0 + 1);
+        let task = TaskRef::allocate(future, &self.shared, id);
+        self.tasks.push_back(task);
+        bump(&self.counters.tasks_spawned);
+        match self.phase.get() {
+            Phase::Running => self.enqueue(task),
+            // Cancelled by the next round of the runtime's drop.
+            Phase::Draining => {}
+            Phase::Closed => self.leak(task),
+        }
+        JoinHandle::new(task)
+    }
+
+    /// Puts a task on the run queue unless it is there already or done.
+    #[inline]
+    fn enqueue(&self, task: TaskRef) {
+        let local = task.local();
+        if local & (SCHEDULED | COMPLETE) == 0 {
+            task.set_local(local | SCHEDULED);
+            self.run_queue.push(Some(task));
+        }
+    }
+
+    /// A wake on the loop's thread: no atomic, no lock, no syscall.
+    #[inline]
+    pub(crate) fn schedule_local(&self, task: TaskRef) {
+        bump(&self.counters.local_wakes);
+        self.enqueue(task);
+    }
+
+    pub(crate) fn schedule_main(&self) {
+        if !self.main_scheduled.replace(true) {
+            self.run_queue.push(None);
+        }
+    }
+
+    /// Drives the loop until `future` completes.
+    #[track_caller]
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _enter = Enter::run(self, "block_on");
+        let mut future = pin!(future);
+        let waker = Waker::from(Arc::clone(&self.shared));
+        let mut cx = Context::from_waker(&waker);
+        self.schedule_main();
+        loop {
+            let mut budget = self.config.event_interval;
+            while budget != 0 {
+                let Some(entry) = self.run_queue.pop() else {
+                    break;
+                };
+                budget -= 1;
+                match entry {
+                    Some(task) => self.run_task(task),
+                    None => {
+                        self.main_scheduled.set(false);
+                        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                            return output;
+                        }
+                    }
+                }
+            }
+            self.look_outside(true);
+        }
+    }
+
+    fn run_task(&self, task: TaskRef) {
+        bump(&self.counters.polls);
+        if self.config.debug {
+            let start = Instant::now();
+            let id = task.id();
+            harness::run(task, &self.tasks);
+            let took = start.elapsed();
+            if took >= self.config.slow_poll_threshold {
+                eprintln!("eddy: slow poll: task {id} took {} ms", took.as_millis());
+            }
+        } else {
+            harness::run(task, &self.tasks);
+        }
+    }
+
+    /// The second half of a trip: I/O, timers, other threads. Blocks (when
+    /// `may_block` and nothing is ready) until one of them has something.
+    fn look_outside(&self, may_block: bool) {
+        if may_block && self.run_queue.is_empty() {
+            self.run_queue.shrink();
+            self.park(None);
+        } else if self.reactor.has_sources() {
+            // Without registered sources nothing could be ready: skip the syscall.
+            self.poll_reactor(Some(Duration::ZERO));
+        }
+        self.drain_remote();
+    }
+
+    /// Sleeps in the poller unless a remote message arrived meanwhile.
+    fn park(&self, timeout: Option<Duration>) {
+        if self.shared.begin_park() {
+            bump(&self.counters.parks);
+            self.poll_reactor(timeout);
+            self.shared.end_park();
+        }
+    }
+
+    fn poll_reactor(&self, timeout: Option<Duration>) {
+        let events = self.reactor.poll(timeout);
+        self.counters
+            .io_events
+            .set(self.counters.io_events.get() + events as u64);
+    }
+
+    /// Moves what other threads sent into the run queue.
+    fn drain_remote(&self) {
+        if self.shared.take_main_woken() {
+            self.schedule_main();
+        }
+        for _ in 0..REMOTE_BATCH {
+            let Some(msg) = self.shared.pop() else { break };
+            match msg {
+                Remote::Wake(task) => {
+                    bump(&self.counters.remote_wakes);
+                    self.enqueue(task);
+                    // SAFETY: just popped from the remote queue; the task is
+                    // not used after (if queued, the runtime's reference keeps it).
+                    unsafe { task.release_remote_slot() };
+                }
+                Remote::Spawn(job) => job.spawn(self),
+            }
+        }
+    }
+
+    /// Completes a task as cancelled without running its destructor: only
+    /// for futures spawned after the runtime finished dropping.
+    fn leak(&self, task: TaskRef) {
+        eprintln!(
+            "eddy: task {} was spawned while its runtime was being dropped, after {SHUTDOWN_ROUNDS} \
+             rounds of cancellation; its future is leaked, neither polled nor dropped",
+            task.id()
+        );
+        // SAFETY: the future is forgotten: its stage is marked empty without
+        // dropping it, which is sound (a leak) since it is never touched again.
+        unsafe { task.forget_future() };
+        harness::complete(task, &self.tasks);
+    }
+
+    /// The runtime's drop: cancel every task (with the runtime current, so
+    /// destructors may spawn or use timers), then close the shared block.
+    pub(crate) fn shutdown(&self) {
+        let _enter = Enter::any(self);
+        self.phase.set(Phase::Draining);
+        let mut rounds = 0;
+        while !self.tasks.is_empty() {
+            if rounds == SHUTDOWN_ROUNDS {
+                self.phase.set(Phase::Closed);
+                while let Some(task) = self.tasks.head() {
+                    self.leak(task);
+                }
+                break;
+            }
+            // Cancel the tasks alive at the start of the round; what their
+            // destructors spawn goes to the tail, for the next round.
+            for _ in 0..self.tasks.len() {
+                let Some(task) = self.tasks.head() else { break };
+                harness::cancel(task, &self.tasks);
+            }
+            rounds += 1;
+        }
+        self.phase.set(Phase::Closed);
+        // What is left in the run queue is complete; each entry held the
+        // runtime's reference to its task.
+        while let Some(entry) = self.run_queue.pop() {
+            if let Some(task) = entry {
+                harness::run(task, &self.tasks);
+            }
+        }
+        self.main_scheduled.set(false);
+        self.shared.set_core(std::ptr::null());
+        self.shared.close();
+        self.blocking.shutdown();
+    }
+}

@@ -1,0 +1,179 @@
+//! The shared block: the small part of a runtime that other threads reach.
+//!
+//! Wakers on other threads, `Handle`s and `spawn_blocking` threads hold an
+//! `Arc<Shared>`; nothing else of the runtime is visible to them. It holds:
+//!
+//! - the remote queue (lock-free, `crossbeam-queue`): tasks woken and
+//!   futures spawned from other threads, drained by the loop;
+//! - the `parked` flag, so a remote wake writes to the mio `Waker` (a
+//!   syscall) only when the loop sleeps, and at most once per sleep;
+//! - the `closed` flag, so that once the runtime is gone a late wake or spawn
+//!   only drops what it pushed.
+//!
+//! Parking without lost wake-ups is the classic store-buffer pattern: the
+//! loop stores `parked = true` then checks the queue; a waker pushes to the
+//! queue then checks `parked`. A `SeqCst` fence between the store and the
+//! load on each side guarantees that at least one of them sees the other.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering, fence};
+
+use crossbeam_queue::SegQueue;
+
+use super::core::Core;
+use crate::task::raw::TaskRef;
+
+/// A message from another thread to the loop.
+pub(crate) enum Remote {
+    /// A task was woken.
+    Wake(TaskRef),
+    /// A future was spawned through a `Handle`.
+    Spawn(Box<dyn RemoteSpawn>),
+}
+
+/// A spawn request from another thread; the loop turns it into a task.
+pub(crate) trait RemoteSpawn: Send {
+    fn spawn(self: Box<Self>, core: &Core);
+}
+
+pub(crate) struct Shared {
+    remote: SegQueue<Remote>,
+    parked: AtomicBool,
+    closed: AtomicBool,
+    /// The `block_on` future was woken from another thread.
+    main_woken: AtomicBool,
+    /// Writes to the poller; `None` once the runtime is gone (the eventfd is
+    /// closed with the runtime, whatever wakers still point here).
+    unpark: Mutex<Option<mio::Waker>>,
+    /// How many times a remote wake had to write to `unpark`.
+    pub(crate) unparks: AtomicU64,
+    /// The runtime's core while it lives; read only on the runtime's thread
+    /// (by `abort`, which is only called there).
+    core: AtomicPtr<Core>,
+}
+
+impl Shared {
+    pub(crate) fn new(unpark: mio::Waker) -> Shared {
+        Shared {
+            remote: SegQueue::new(),
+            parked: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            main_woken: AtomicBool::new(false),
+            unpark: Mutex::new(Some(unpark)),
+            unparks: AtomicU64::new(0),
+            core: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    pub(crate) fn set_core(&self, core: *const Core) {
+        self.core.store(core as *mut Core, Ordering::Relaxed);
+    }
+
+    pub(crate) fn core(&self) -> *const Core {
+        self.core.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Queues a woken task for the loop. The caller keeps the task (and so
+    /// this block) alive until this returns.
+    pub(crate) fn wake_remote(task: TaskRef) {
+        if task.claim_remote_slot() {
+            task.shared().push(Remote::Wake(task));
+        }
+    }
+
+    /// The `block_on` future was woken away from the loop.
+    pub(crate) fn wake_main(&self) {
+        self.main_woken.store(true, Ordering::Release);
+        self.notify();
+    }
+
+    pub(crate) fn push(&self, msg: Remote) {
+        self.remote.push(msg);
+        self.notify();
+    }
+
+    /// After a push: unpark the loop if it sleeps, or clean up if it is gone.
+    fn notify(&self) {
+        fence(Ordering::SeqCst);
+        if self.closed.load(Ordering::Relaxed) {
+            self.drain_closed();
+        } else if self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::AcqRel) {
+            self.unpark();
+        }
+    }
+
+    /// Writes to the poller's waker, making the loop's poll (or a host
+    /// watching its fd) return.
+    pub(crate) fn unpark(&self) {
+        let unpark = self
+            .unpark
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if let Some(waker) = unpark.as_ref() {
+            self.unparks.fetch_add(1, Ordering::Relaxed);
+            // Fails only if the eventfd is broken; the loop then wakes on its
+            // next timeout, so there is nothing better to do with the error.
+            let _ = waker.wake();
+        }
+    }
+
+    /// The loop is about to block: marks it parked and tells whether it may
+    /// (false if a message arrived meanwhile; it then stays unparked).
+    pub(crate) fn begin_park(&self) -> bool {
+        self.parked.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if self.has_remote_work() {
+            self.parked.store(false, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    pub(crate) fn end_park(&self) {
+        self.parked.store(false, Ordering::Relaxed);
+    }
+
+    pub(crate) fn has_remote_work(&self) -> bool {
+        !self.remote.is_empty() || self.main_woken.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn take_main_woken(&self) -> bool {
+        self.main_woken.load(Ordering::Relaxed) && self.main_woken.swap(false, Ordering::Acquire)
+    }
+
+    pub(crate) fn pop(&self) -> Option<Remote> {
+        self.remote.pop()
+    }
+
+    /// Marks the runtime gone and drops whatever was queued. Called once,
+    /// by the runtime's drop, after every task was cancelled.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        self.drain_closed();
+        let waker = self
+            .unpark
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take();
+        drop(waker);
+    }
+
+    /// Drops queued messages after the runtime is gone: a woken task gives up
+    /// the queue's reference (its future is long gone: only memory is freed);
+    /// a spawned future is dropped, which cancels its handle. Any thread may
+    /// call it; the caller keeps this block alive meanwhile.
+    fn drain_closed(&self) {
+        while let Some(msg) = self.remote.pop() {
+            match msg {
+                // SAFETY: just popped from the remote queue.
+                Remote::Wake(task) => unsafe { task.release_remote_slot() },
+                Remote::Spawn(job) => drop(job),
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! `spawn_blocking`: run a closure on a helper thread and await its result.
+//!
+//! The pool starts threads on demand, up to `Builder::max_blocking_threads`;
+//! a thread idle for `Builder::blocking_keep_alive` exits. The hand-off is a
+//! mutex-protected queue and a condition variable: blocking work is the one
+//! place (with `Handle`) where eddy pays for threads. The result comes back
+//! through a small `Arc`'d slot, and the waiting task is woken through its
+//! ordinary waker (the remote queue, then an unpark if the loop sleeps).
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+use super::JoinHandle;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs `f` on a helper thread and returns a handle to await its result,
+/// Python's `loop.run_in_executor(None, f)`.
+///
+/// The loop keeps running other tasks meanwhile. A panic in `f` comes back
+/// as a panic [`JoinError`](super::JoinError). Aborting the handle does not
+/// stop `f` (a thread cannot be interrupted); its result is then dropped. A
+/// closure still running when the runtime is dropped finishes on its thread
+/// and its result is dropped; closures not yet started are dropped unrun.
+///
+/// Panics outside a runtime.
+///
+/// ```
+/// eddy::block_on(async {
+///     let sum = eddy::task::spawn_blocking(|| (1..=100u64).sum::<u64>()).await.unwrap();
+///     assert_eq!(sum, 5050);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let location = Location::caller();
+    crate::runtime::with_current("spawn_blocking", |core| {
+        let slot = Arc::new(Mutex::new(Slot {
+            result: None,
+            waker: None,
+            lost: false,
+        }));
+        let job_slot = Fill(Arc::clone(&slot));
+        core.blocking.submit(Box::new(move || {
+            let result = catch_unwind(AssertUnwindSafe(f));
+            job_slot.fill(result);
+        }));
+        core.spawn(
+            async move {
+                let result = poll_fn(|cx| {
+                    let mut slot = lock(&slot);
+                    if let Some(result) = slot.result.take() {
+                        return Poll::Ready(result);
+                    }
+                    if slot.lost {
+                        return Poll::Ready(Err(Box::new(
+                            "eddy: spawn_blocking: the closure was dropped before it ran (no helper \
+                             thread could be started)",
+                        )));
+                    }
+                    if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        slot.waker = Some(cx.waker().clone());
+                    }
+                    Poll::Pending
+                })
+                .await;
+                // A panic in `f` is resumed here, so the task ends with it.
+                result.unwrap_or_else(|payload| resume_unwind(payload))
+            },
+            location,
+        )
+    })
+}
+
+struct Slot<T> {
+    result: Option<thread::Result<T>>,
+    waker: Option<Waker>,
+    /// The job was dropped without running.
+    lost: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// The pool thread's side of the slot; marks the job lost if dropped unfilled.
+struct Fill<T>(Arc<Mutex<Slot<T>>>);
+
+impl<T> Fill<T> {
+    fn fill(self, result: thread::Result<T>) {
+        let waker = {
+            let mut slot = lock(&self.0);
+            slot.result = Some(result);
+            slot.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Drop for Fill<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut slot = lock(&self.0);
+            if slot.result.is_some() {
+                return;
+            }
+            slot.lost = true;
+            slot.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// The helper threads of one runtime.
+pub(crate) struct BlockingPool {
+    inner: Arc<Pool>,
+}
+
+struct Pool {
+    state: Mutex<PoolState>,
+    work: Condvar,
+    max_threads: usize,
+    keep_alive: Duration,
+}
+
+struct PoolState {
+    queue: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+    /// Idle threads already signalled and not yet awake.
+    notified: usize,
+    shutdown: bool,
+}
+
+impl BlockingPool {
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> BlockingPool {
+        BlockingPool {
+            inner: Arc::new(Pool {
+                state: Mutex::new(PoolState {
+                    queue: VecDeque::new(),
+                    threads: 0,
+                    idle: 0,
+                    notified: 0,
+                    shutdown: false,
+                }),
+                work: Condvar::new(),
+                max_threads,
+                keep_alive,
+            }),
+        }
+    }
+
+    fn submit(&self, job: Job) {
+        let mut state = lock(&self.inner.state);
+        if state.shutdown {
+            return; // dropping `job` marks its slot lost
+        }
+        state.queue.push_back(job);
+        if state.idle > state.notified {
+            state.notified += 1;
+            self.inner.work.notify_one();
+            return;
+        }
+        if state.threads == self.inner.max_threads {
+            return; // a busy thread takes it when done
+        }
+        state.threads += 1;
+        drop(state);
+        let pool = Arc::clone(&self.inner);
+        let started = thread::Builder::new()
+            .name("eddy-blocking".into())
+            .spawn(move || pool.work());
+        if started.is_err() {
+            let mut state = lock(&self.inner.state);
+            state.threads -= 1;
+            if state.threads == 0 {
+                // Nobody will run the queue: drop it, which fails each job's handle.
+                let lost = std::mem::take(&mut state.queue);
+                drop(state);
+                drop(lost);
+            }
+        }
+    }
+
+    /// Drops the jobs not started and lets idle threads exit; running jobs
+    /// finish on their threads.
+    pub(crate) fn shutdown(&self) {
+        let queued = {
+            let mut state = lock(&self.inner.state);
+            state.shutdown = true;
+            std::mem::take(&mut state.queue)
+        };
+        self.inner.work.notify_all();
+        drop(queued);
+    }
+}
+
+impl Pool {
+    fn work(&self) {
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                drop(state);
+                job();
+                state = lock(&self.state);
+                continue;
+            }
+            if state.shutdown {
+                break;
+            }
+            state.idle += 1;
+            let (guard, wait) = self
+                .work
+                .wait_timeout(state, self.keep_alive)
+                .unwrap_or_else(|p| p.into_inner());
+            state = guard;
+            state.idle -= 1;
+            state.notified = state.notified.saturating_sub(1);
+            if wait.timed_out() && state.queue.is_empty() {
+                break;
+            }
+        }
+        state.threads -= 1;
+    }
+}

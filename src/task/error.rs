@@ -1,0 +1,135 @@
+//! `JoinError`: why a task gave no output, and `TaskId`.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Mutex;
+
+/// A task's id, unique among the tasks of one runtime (ids count up from 1).
+///
+/// ```
+/// let id = eddy::block_on(async { eddy::spawn(async {}).id() });
+/// println!("the task was {id}");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub(crate) u64);
+
+impl TaskId {
+    /// The id as a plain number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TaskId({})", self.0)
+    }
+}
+
+/// The task did not produce its output: it was cancelled, or it panicked.
+///
+/// ```
+/// eddy::block_on(async {
+///     let handle = eddy::spawn(async { panic!("boom") });
+///     let err = handle.await.unwrap_err();
+///     assert!(err.is_panic());
+///     assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");
+/// });
+/// ```
+pub struct JoinError {
+    id: TaskId,
+    // The payload is `Send` but not `Sync`; the mutex makes `JoinError: Sync`
+    // without unsafe code. It is only locked to print the message.
+    panic: Option<Mutex<Box<dyn Any + Send>>>,
+}
+
+impl JoinError {
+    pub(crate) fn cancelled(id: TaskId) -> JoinError {
+        JoinError { id, panic: None }
+    }
+
+    pub(crate) fn panic(id: TaskId, payload: Box<dyn Any + Send>) -> JoinError {
+        JoinError {
+            id,
+            panic: Some(Mutex::new(payload)),
+        }
+    }
+
+    /// True if the task was aborted, or cancelled because its runtime was dropped.
+    pub fn is_cancelled(&self) -> bool {
+        self.panic.is_none()
+    }
+
+    /// True if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        self.panic.is_some()
+    }
+
+    /// The id of the task that failed.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// The panic payload. Panics if the task was cancelled instead; see
+    /// [`try_into_panic`](Self::try_into_panic).
+    ///
+    /// Resume the panic in the caller with `std::panic::resume_unwind(err.into_panic())`.
+    pub fn into_panic(self) -> Box<dyn Any + Send> {
+        self.try_into_panic().unwrap_or_else(|e| {
+            panic!("eddy: JoinError::into_panic called on a cancelled task ({e})")
+        })
+    }
+
+    /// The panic payload, or the error itself if the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send>, JoinError> {
+        match self.panic {
+            Some(m) => Ok(m.into_inner().unwrap_or_else(|poison| poison.into_inner())),
+            None => Err(self),
+        }
+    }
+
+    fn message(&self) -> Option<String> {
+        let payload = self
+            .panic
+            .as_ref()?
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned());
+        Some(msg.unwrap_or_else(|| "a non-string payload".to_string()))
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.message() {
+            None => write!(f, "task {} was cancelled", self.id),
+            Some(msg) => write!(f, "task {} panicked: {msg}", self.id),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.message() {
+            None => write!(f, "JoinError::Cancelled({})", self.id),
+            Some(msg) => write!(f, "JoinError::Panic({}, {msg:?})", self.id),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(e: JoinError) -> std::io::Error {
+        std::io::Error::other(e)
+    }
+}

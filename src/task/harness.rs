@@ -1,0 +1,100 @@
+//! Polling, cancelling and completing a task: the state changes around the
+//! user's future, all on the loop's thread.
+//!
+//! Every call into user code (a poll, a destructor) is wrapped in
+//! `catch_unwind`: a panicking task becomes a panic [`JoinError`](super::JoinError)
+//! and never unwinds into the loop. No borrow of runtime state is held while
+//! user code runs; the only state touched around it is the task's own header.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::task::Context;
+
+use super::list::TaskList;
+use super::raw::{ABORT, COMPLETE, JOIN_INTEREST, POLL_ONE, RUNNING, SCHEDULED, TaskRef};
+use super::waker::borrowed_waker;
+
+/// Runs a task popped from the run queue: polls it once, then completes it
+/// if it finished, panicked, or aborted itself.
+pub(crate) fn run(task: TaskRef, list: &TaskList) {
+    let local = task.local() & !SCHEDULED;
+    if local & COMPLETE != 0 {
+        // Aborted while queued: the queue entry held the runtime's reference.
+        task.set_local(local);
+        // SAFETY: the runtime's reference is ours to drop; `task` is not used after.
+        unsafe { task.ref_dec() };
+        return;
+    }
+    task.set_local((local | RUNNING) + POLL_ONE);
+    let waker = borrowed_waker(task);
+    let mut cx = Context::from_waker(&waker);
+    // SAFETY: on the loop's thread; the stage holds the future (the task is
+    // not complete), and RUNNING keeps `abort` from dropping it under us.
+    let result = catch_unwind(AssertUnwindSafe(|| unsafe { task.poll(&mut cx) }));
+    let local = task.local() & !RUNNING;
+    task.set_local(local);
+    match result {
+        Ok(true) => complete(task, list),
+        Ok(false) if local & ABORT != 0 => cancel(task, list),
+        Ok(false) => {}
+        Err(payload) => end(task, list, Some(payload)),
+    }
+}
+
+/// Drops the future of a task that is not running and completes it as
+/// cancelled (or as panicked, if the destructor panics). Does nothing if the
+/// future is already gone or going.
+pub(crate) fn cancel(task: TaskRef, list: &TaskList) {
+    if task.has_future() {
+        end(task, list, None);
+    }
+}
+
+/// Drops the future, if still there, records how the task ended, completes it.
+fn end(task: TaskRef, list: &TaskList, panic: Option<Box<dyn Any + Send>>) {
+    let mut panic = panic;
+    if task.has_future() {
+        // SAFETY: on the loop's thread, not being polled, stage holds the future.
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_future() })) {
+            // Report the first panic; a second one from the destructor is dropped.
+            match panic {
+                Some(_) => drop_quietly(p),
+                None => panic = Some(p),
+            }
+        }
+    }
+    // SAFETY: on the loop's thread; the stage is empty now.
+    unsafe { task.store_end(panic) };
+    complete(task, list);
+}
+
+/// Marks a task complete: unlinks it, drops an output nobody wants, wakes the
+/// joiner, and gives up the runtime's reference unless the run queue still
+/// holds the task.
+pub(crate) fn complete(task: TaskRef, list: &TaskList) {
+    task.set_local(task.local() | COMPLETE);
+    list.remove(task);
+    if task.local() & JOIN_INTEREST == 0 {
+        // SAFETY: on the loop's thread, the task is complete.
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_output() })) {
+            drop_quietly(p);
+        }
+    }
+    let joiner = task.header().joiner.take();
+    if task.local() & SCHEDULED == 0 {
+        // SAFETY: the runtime's reference, given up once: the task is
+        // complete and not queued, so nothing else will drop it.
+        unsafe { task.ref_dec() };
+    }
+    if let Some(joiner) = joiner {
+        joiner.wake();
+    }
+}
+
+/// Drops a value whose destructor may panic, forgetting it if it does: used
+/// for panic payloads and unwanted outputs, where there is nobody to report to.
+pub(crate) fn drop_quietly<T>(value: T) {
+    if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        std::mem::forget(p);
+    }
+}

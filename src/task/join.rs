@@ -1,0 +1,199 @@
+//! `JoinHandle` and `AbortHandle`: awaiting and cancelling a task.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::raw::{ABORT, COMPLETE, JOIN_INTEREST, RUNNING, TaskRef};
+use super::{JoinError, TaskId};
+
+/// Awaits a spawned task's output; dropping it detaches the task, which
+/// keeps running.
+///
+/// `JoinHandle<T>` is a `Future<Output = Result<T, JoinError>>`: `Ok` with
+/// the output, or `Err` if the task panicked or was cancelled. It belongs to
+/// the runtime's thread (`!Send`).
+///
+/// ```
+/// eddy::block_on(async {
+///     let task = eddy::spawn(async { "done" });
+///     assert_eq!(task.await.unwrap(), "done");
+/// });
+/// ```
+pub struct JoinHandle<T> {
+    task: TaskRef,
+    _marker: PhantomData<Rc<T>>,
+}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// Takes over the reference `task` was allocated with.
+    pub(crate) fn new(task: TaskRef) -> JoinHandle<T> {
+        JoinHandle {
+            task,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Cancels the task. An idle task's future is dropped before `abort`
+    /// returns; a task that aborts itself is dropped when its current poll
+    /// returns. The handle then gives a cancelled [`JoinError`]. Aborting a
+    /// finished task does nothing.
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let task = eddy::spawn(std::future::pending::<()>());
+    ///     task.abort();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        abort(self.task);
+    }
+
+    /// True once the task has finished: output ready, panicked, or cancelled.
+    pub fn is_finished(&self) -> bool {
+        self.task.local() & COMPLETE != 0
+    }
+
+    /// A handle that can abort the task without awaiting it.
+    pub fn abort_handle(&self) -> AbortHandle {
+        self.task.ref_inc();
+        AbortHandle {
+            task: self.task,
+            _marker: PhantomData,
+        }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.task.id()
+    }
+
+    /// The result of a finished task. Panics if taken before.
+    pub(crate) fn take_finished(&self) -> Result<T, JoinError> {
+        debug_assert!(self.is_finished());
+        // SAFETY: on the runtime's thread (the handle is `!Send`), the task
+        // is complete, and `T` is its output type (the handle's type parameter).
+        unsafe { self.task.take_output::<T>() }
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.is_finished() {
+            return Poll::Ready(self.take_finished());
+        }
+        let joiner = &self.task.header().joiner;
+        let waker = match joiner.take() {
+            Some(w) if w.will_wake(cx.waker()) => w,
+            _ => cx.waker().clone(),
+        };
+        joiner.set(Some(waker));
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        let task = self.task;
+        task.set_local(task.local() & !JOIN_INTEREST);
+        drop(task.header().joiner.take());
+        if task.local() & COMPLETE != 0 {
+            // SAFETY: on the runtime's thread, task complete: the output is
+            // ours to drop, as nobody else will take it.
+            unsafe { task.drop_output() };
+        }
+        // SAFETY: the handle's reference; `task` is not used after.
+        unsafe { task.ref_dec() };
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Cancels a task without awaiting it. `!Send`, like the task's `JoinHandle`.
+///
+/// ```
+/// eddy::block_on(async {
+///     let task = eddy::spawn(std::future::pending::<()>());
+///     let abort = task.abort_handle();
+///     abort.abort();
+///     assert!(abort.is_finished());
+/// });
+/// ```
+pub struct AbortHandle {
+    task: TaskRef,
+    _marker: PhantomData<Rc<()>>,
+}
+
+impl AbortHandle {
+    /// Cancels the task, as [`JoinHandle::abort`].
+    pub fn abort(&self) {
+        abort(self.task);
+    }
+
+    /// True once the task has finished.
+    pub fn is_finished(&self) -> bool {
+        self.task.local() & COMPLETE != 0
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.task.id()
+    }
+}
+
+impl Clone for AbortHandle {
+    fn clone(&self) -> AbortHandle {
+        self.task.ref_inc();
+        AbortHandle {
+            task: self.task,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl Drop for AbortHandle {
+    fn drop(&mut self) {
+        // SAFETY: the handle's reference; `task` is not used after.
+        unsafe { self.task.ref_dec() };
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("id", &self.id())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Cancels `task` from a handle on the runtime's thread.
+fn abort(task: TaskRef) {
+    let local = task.local();
+    if local & COMPLETE != 0 || !task.has_future() {
+        // Finished, or its future is being dropped right now.
+        return;
+    }
+    if local & RUNNING != 0 {
+        // Aborting itself (or from code its poll calls): the loop drops the
+        // future when the poll returns.
+        task.set_local(local | ABORT);
+        return;
+    }
+    crate::runtime::cancel_now(task);
+}

@@ -1,0 +1,57 @@
+//! Tasks: spawning, awaiting, cancelling.
+//!
+//! A task is a future the runtime owns and polls until it finishes. It is
+//! one heap allocation (`raw.rs`: header, future and output together), woken
+//! by a `Waker` that points at that allocation (`waker.rs`), polled and
+//! cancelled by `harness.rs`, and listed by the runtime in `list.rs`.
+//! Handles: [`JoinHandle`] to await or abort, [`AbortHandle`] to abort,
+//! [`JoinSet`] for groups; [`RemoteJoinHandle`] for tasks spawned from
+//! other threads, and [`spawn_blocking`] for closures run on helper threads.
+
+use std::future::Future;
+use std::panic::Location;
+
+pub(crate) mod blocking;
+mod error;
+pub(crate) mod harness;
+mod join;
+mod join_set;
+pub(crate) mod list;
+pub(crate) mod raw;
+pub(crate) mod remote;
+mod waker;
+mod yield_now;
+
+pub use self::blocking::spawn_blocking;
+pub use self::error::{JoinError, TaskId};
+pub use self::join::{AbortHandle, JoinHandle};
+pub use self::join_set::JoinSet;
+pub use self::remote::RemoteJoinHandle;
+pub use self::yield_now::{YieldNow, yield_now};
+
+/// Spawns a task on the runtime running on this thread and returns a handle
+/// to await its output. The future needs `'static` but not `Send`: it never
+/// leaves this thread. The task starts when the current task yields.
+///
+/// Panics if no runtime is running on this thread (outside `block_on`,
+/// `turn` and tasks); use [`Runtime::spawn`](crate::Runtime::spawn) there.
+///
+/// ```
+/// use std::rc::Rc;
+///
+/// eddy::block_on(async {
+///     let shared = Rc::new(5); // not Send, and that is fine
+///     let s = shared.clone();
+///     let task = eddy::spawn(async move { *s * 2 });
+///     assert_eq!(task.await.unwrap(), 10);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let location = Location::caller();
+    crate::runtime::with_current("eddy::spawn", |core| core.spawn(future, location))
+}

@@ -1,0 +1,225 @@
+//! Spawning from other threads: `Handle::spawn` and `RemoteJoinHandle`.
+//!
+//! The future travels to the loop boxed, through the remote queue, and
+//! becomes an ordinary task there, wrapped so that its result goes into a
+//! small `Arc`'d slot that the `RemoteJoinHandle` reads from any thread.
+//! Only this path pays for cross-thread synchronisation (an `Arc`, a mutex).
+
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use super::{JoinError, TaskId};
+use crate::runtime::{Core, Remote, RemoteSpawn, Shared};
+
+/// Awaits a task spawned with [`Handle::spawn`](crate::Handle::spawn), from
+/// any thread or runtime. `Send + Sync`.
+///
+/// Resolves to the task's output, or a [`JoinError`]: panicked, aborted, or
+/// cancelled because its runtime was dropped first.
+///
+/// ```
+/// let rt = eddy::Runtime::new()?;
+/// let handle = rt.handle();
+/// let task = handle.spawn(async { 7 });
+/// // A RemoteJoinHandle can be awaited on another runtime, or another thread.
+/// let other = eddy::Runtime::new()?;
+/// rt.block_on(async {}); // let the first loop run the task
+/// assert_eq!(other.block_on(task).unwrap(), 7);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct RemoteJoinHandle<T> {
+    state: Arc<State<T>>,
+}
+
+struct State<T> {
+    /// Set by the loop when it turns the request into a task (0 until then).
+    id: AtomicU64,
+    aborted: AtomicBool,
+    finished: AtomicBool,
+    slot: Mutex<Slot<T>>,
+}
+
+struct Slot<T> {
+    result: Option<Result<T, JoinError>>,
+    /// The awaiting side.
+    joiner: Option<Waker>,
+    /// The task, to schedule it on `abort`.
+    task: Option<Waker>,
+}
+
+impl<T> State<T> {
+    fn lock(&self) -> MutexGuard<'_, Slot<T>> {
+        self.slot
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn id(&self) -> TaskId {
+        TaskId(self.id.load(Ordering::Acquire))
+    }
+
+    /// Stores the result once and wakes the awaiting side.
+    fn finish(&self, result: Result<T, JoinError>) {
+        let mut slot = self.lock();
+        if self.finished.load(Ordering::Relaxed) {
+            return;
+        }
+        slot.result = Some(result);
+        slot.task = None;
+        self.finished.store(true, Ordering::Release);
+        let joiner = slot.joiner.take();
+        drop(slot);
+        if let Some(joiner) = joiner {
+            joiner.wake();
+        }
+    }
+}
+
+/// Cancels the handle if dropped before the task finished: when the future
+/// is dropped unspawned (runtime gone) or cancelled (aborted, runtime dropped).
+struct CancelOnDrop<T>(Arc<State<T>>);
+
+impl<T> Drop for CancelOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.finish(Err(JoinError::cancelled(self.0.id())));
+    }
+}
+
+struct Job<F: Future> {
+    future: F,
+    guard: CancelOnDrop<F::Output>,
+    location: &'static Location<'static>,
+}
+
+impl<F> RemoteSpawn for Job<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn spawn(self: Box<Self>, core: &Core) {
+        let Job {
+            future,
+            guard,
+            location,
+        } = *self;
+        let state = Arc::clone(&guard.0);
+        let handle = core.spawn(run(future, guard), location);
+        state.id.store(handle.id().0, Ordering::Release);
+    }
+}
+
+/// The task's future: polls `future` until it finishes, panics or is
+/// aborted, drops it, then publishes the result.
+async fn run<F: Future>(future: F, guard: CancelOnDrop<F::Output>) {
+    let state = &guard.0;
+    let result = {
+        let mut future = pin!(future);
+        poll_fn(|cx| {
+            if state.aborted.load(Ordering::Acquire) {
+                return Poll::Ready(None);
+            }
+            {
+                let mut slot = state.lock();
+                if !slot.task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    slot.task = Some(cx.waker().clone());
+                }
+            }
+            match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+                Ok(Poll::Pending) => Poll::Pending,
+                Ok(Poll::Ready(output)) => Poll::Ready(Some(Ok(output))),
+                Err(payload) => Poll::Ready(Some(Err(JoinError::panic(state.id(), payload)))),
+            }
+        })
+        .await
+        // `future` is dropped here, before the result is published.
+    };
+    if let Some(result) = result {
+        state.finish(result);
+    }
+    // Aborted: `guard` publishes the cancellation as it drops.
+}
+
+pub(crate) fn spawn<F>(
+    shared: &Arc<Shared>,
+    future: F,
+    location: &'static Location<'static>,
+) -> RemoteJoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let state = Arc::new(State {
+        id: AtomicU64::new(0),
+        aborted: AtomicBool::new(false),
+        finished: AtomicBool::new(false),
+        slot: Mutex::new(Slot {
+            result: None,
+            joiner: None,
+            task: None,
+        }),
+    });
+    let job = Box::new(Job {
+        future,
+        guard: CancelOnDrop(Arc::clone(&state)),
+        location,
+    });
+    if shared.is_closed() {
+        drop(job); // cancels the handle, and drops the future on this thread
+    } else {
+        shared.push(Remote::Spawn(job));
+    }
+    RemoteJoinHandle { state }
+}
+
+impl<T> RemoteJoinHandle<T> {
+    /// Asks the task to stop: it is marked and scheduled, and its future is
+    /// dropped on the loop's thread when the loop next runs. Awaiting the
+    /// handle then gives a cancelled [`JoinError`]. Does nothing if it finished.
+    pub fn abort(&self) {
+        self.state.aborted.store(true, Ordering::Release);
+        let task = self.state.lock().task.clone();
+        if let Some(task) = task {
+            task.wake();
+        }
+    }
+
+    /// True once the task has finished, one way or another.
+    pub fn is_finished(&self) -> bool {
+        self.state.finished.load(Ordering::Acquire)
+    }
+}
+
+impl<T> Future for RemoteJoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut slot = self.state.lock();
+        if let Some(result) = slot.result.take() {
+            return Poll::Ready(result);
+        }
+        if self.state.finished.load(Ordering::Relaxed) {
+            panic!("eddy: RemoteJoinHandle polled after it returned its result");
+        }
+        if !slot
+            .joiner
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            slot.joiner = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> fmt::Debug for RemoteJoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteJoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
