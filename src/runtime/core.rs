@@ -187,8 +187,8 @@ impl Core {
     /// The second half of a trip: I/O, timers, other threads. Blocks (when
     /// `may_block` and nothing is ready) until one of them has something.
     fn look_outside(&self, may_block: bool) {
+        self.run_queue.shrink();
         if may_block && self.run_queue.is_empty() {
-            self.run_queue.shrink();
             self.park(None);
         } else if self.reactor.has_sources() {
             // Without registered sources nothing could be ready: skip the syscall.

@@ -54,11 +54,11 @@ impl RunQueue {
     }
 
     /// Gives memory back after a burst (100_000 tasks spawned at once leave
-    /// 1 MiB of queue behind otherwise). Called only when the queue is empty.
+    /// 1 MiB of queue behind otherwise). Cheap when there is nothing to do.
     pub(crate) fn shrink(&self) {
         self.with(|q| {
-            if q.is_empty() && q.capacity() > 4096 {
-                q.shrink_to(256);
+            if q.capacity() > 4096 && q.len() < q.capacity() / 8 {
+                q.shrink_to(q.len().max(256) * 2);
             }
         })
     }

@@ -90,12 +90,7 @@ impl<T> Future for JoinHandle<T> {
         if self.is_finished() {
             return Poll::Ready(self.take_finished());
         }
-        let joiner = &self.task.header().joiner;
-        let waker = match joiner.take() {
-            Some(w) if w.will_wake(cx.waker()) => w,
-            _ => cx.waker().clone(),
-        };
-        joiner.set(Some(waker));
+        self.task.header().joiner.register(cx.waker());
         Poll::Pending
     }
 }

@@ -16,6 +16,7 @@ mod error;
 pub(crate) mod harness;
 mod join;
 mod join_set;
+mod joiner;
 pub(crate) mod list;
 pub(crate) mod raw;
 pub(crate) mod remote;

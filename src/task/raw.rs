@@ -36,8 +36,9 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering, fence};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
+use super::joiner::Joiner;
 use super::{JoinError, TaskId};
 use crate::runtime::Shared;
 
@@ -85,7 +86,7 @@ pub(crate) struct Header {
     pub(crate) prev: Cell<Option<TaskRef>>,
     pub(crate) next: Cell<Option<TaskRef>>,
     /// Woken when the task completes (the `JoinHandle`'s waker).
-    pub(crate) joiner: Cell<Option<Waker>>,
+    pub(crate) joiner: Joiner,
     pub(crate) id: TaskId,
 }
 
@@ -115,7 +116,9 @@ struct RawTask<F: Future> {
 union Stage<F: Future> {
     future: ManuallyDrop<F>,
     output: ManuallyDrop<F::Output>,
-    panic: ManuallyDrop<Box<dyn Any + Send>>,
+    // Boxed twice so the union stays one word wide for small outputs; a
+    // panic is rare enough to pay an allocation.
+    panic: ManuallyDrop<Box<Box<dyn Any + Send>>>,
 }
 
 /// A pointer to a task's header. Copying it does not count a reference.
@@ -145,7 +148,7 @@ impl TaskRef {
                 shared,
                 prev: Cell::new(None),
                 next: Cell::new(None),
-                joiner: Cell::new(None),
+                joiner: Joiner::new(),
                 id,
             },
             stage: UnsafeCell::new(Stage {
@@ -382,7 +385,7 @@ impl<F: Future + 'static> RawTask<F> {
 
     unsafe fn store_panic(task: TaskRef, payload: Box<dyn Any + Send>) {
         // SAFETY: the stage is empty (caller's contract); writing drops nothing.
-        unsafe { (*Self::stage(task)).panic = ManuallyDrop::new(payload) };
+        unsafe { (*Self::stage(task)).panic = ManuallyDrop::new(Box::new(payload)) };
         task.set_stage(STAGE_PANIC);
     }
 
@@ -394,7 +397,7 @@ impl<F: Future + 'static> RawTask<F> {
             // SAFETY: the tag says the output is live; it is marked empty below.
             STAGE_OUTPUT => Ok(unsafe { ManuallyDrop::take(&mut (*stage).output) }),
             // SAFETY: as above, for the panic payload.
-            STAGE_PANIC => Err(JoinError::panic(task.id(), unsafe {
+            STAGE_PANIC => Err(JoinError::panic(task.id(), *unsafe {
                 ManuallyDrop::take(&mut (*stage).panic)
             })),
             STAGE_CANCELLED => Err(JoinError::cancelled(task.id())),
@@ -436,5 +439,22 @@ impl<F: Future + 'static> RawTask<F> {
         drop(unsafe { Box::from_raw(task.0.cast::<RawTask<F>>().as_ptr()) });
         // SAFETY: the task held one strong count, taken in `allocate`.
         drop(unsafe { Arc::from_raw(shared.as_ptr()) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory budget: a task pending on a small future fits in 72
+    /// bytes, an 80-byte malloc chunk.
+    #[test]
+    fn task_layout() {
+        assert_eq!(std::mem::size_of::<Header>(), 64);
+        assert_eq!(std::mem::size_of::<RawTask<std::future::Pending<()>>>(), 72);
+        assert_eq!(
+            std::mem::size_of::<RawTask<std::future::Pending<u64>>>(),
+            72
+        );
     }
 }

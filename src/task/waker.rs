@@ -30,6 +30,27 @@ pub(crate) fn borrowed_waker(task: TaskRef) -> ManuallyDrop<Waker> {
     ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(task.as_ptr(), &VTABLE)) })
 }
 
+/// A waker that takes over a reference the caller owns.
+///
+/// # Safety
+/// The caller gives up one reference to `task`.
+pub(crate) unsafe fn owned_waker(task: TaskRef) -> Waker {
+    // SAFETY: the waker owns the reference handed over by the caller, which
+    // is what the vtable's `drop_waker` and `wake` give back.
+    unsafe { Waker::from_raw(RawWaker::new(task.as_ptr(), &VTABLE)) }
+}
+
+/// The task behind `waker`, if it is one of eddy's task wakers.
+pub(crate) fn as_task(waker: &Waker) -> Option<TaskRef> {
+    if std::ptr::eq(waker.vtable(), &VTABLE) {
+        // SAFETY: our vtable means the data pointer is a live task (the
+        // waker holds or borrows a reference to it).
+        Some(unsafe { TaskRef::from_ptr(waker.data()) })
+    } else {
+        None
+    }
+}
+
 unsafe fn clone(ptr: *const ()) -> RawWaker {
     // SAFETY: `ptr` is the data of one of our wakers, so a live task.
     unsafe { TaskRef::from_ptr(ptr) }.ref_inc();

@@ -1,0 +1,231 @@
+//! Executor benchmarks: eddy beside tokio's current-thread runtime, same
+//! workload in the same criterion group.
+//!
+//! Run: `cargo bench --bench executor`. Each group prints eddy's and tokio's
+//! times; the README's table takes their ratio.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const SPAWN_MANY: usize = 10_000;
+const YIELD_TASKS: usize = 200;
+const YIELDS: usize = 1_000;
+const CHAIN: usize = 1_000;
+const REMOTE_MSGS: u64 = 100_000;
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn spawn_many(c: &mut Criterion) {
+    let mut g = c.benchmark_group("spawn_many");
+    let rt = eddy::Runtime::new().unwrap();
+    g.bench_function("eddy", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let handles: Vec<_> = (0..SPAWN_MANY)
+                    .map(|i| eddy::spawn(async move { black_box(i) }))
+                    .collect();
+                for h in handles {
+                    h.await.unwrap();
+                }
+            })
+        })
+    });
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let handles: Vec<_> = (0..SPAWN_MANY)
+                    .map(|i| tokio::spawn(async move { black_box(i) }))
+                    .collect();
+                for h in handles {
+                    h.await.unwrap();
+                }
+            })
+        })
+    });
+    g.finish();
+}
+
+fn yield_many(c: &mut Criterion) {
+    let mut g = c.benchmark_group("yield_many");
+    let rt = eddy::Runtime::new().unwrap();
+    g.bench_function("eddy", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let handles: Vec<_> = (0..YIELD_TASKS)
+                    .map(|_| {
+                        eddy::spawn(async {
+                            for _ in 0..YIELDS {
+                                eddy::task::yield_now().await;
+                            }
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    h.await.unwrap();
+                }
+            })
+        })
+    });
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let handles: Vec<_> = (0..YIELD_TASKS)
+                    .map(|_| {
+                        tokio::spawn(async {
+                            for _ in 0..YIELDS {
+                                tokio::task::yield_now().await;
+                            }
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    h.await.unwrap();
+                }
+            })
+        })
+    });
+    g.finish();
+}
+
+fn chained_spawn(c: &mut Criterion) {
+    fn eddy_chain(done: futures::channel::oneshot::Sender<()>, n: usize) {
+        if n == 0 {
+            done.send(()).unwrap();
+        } else {
+            eddy::spawn(async move { eddy_chain(done, n - 1) });
+        }
+    }
+    fn tokio_chain(done: futures::channel::oneshot::Sender<()>, n: usize) {
+        if n == 0 {
+            done.send(()).unwrap();
+        } else {
+            tokio::spawn(async move { tokio_chain(done, n - 1) });
+        }
+    }
+    let mut g = c.benchmark_group("chained_spawn");
+    let rt = eddy::Runtime::new().unwrap();
+    g.bench_function("eddy", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let (tx, rx) = futures::channel::oneshot::channel();
+                eddy_chain(tx, CHAIN);
+                rx.await.unwrap();
+            })
+        })
+    });
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let (tx, rx) = futures::channel::oneshot::channel();
+                tokio_chain(tx, CHAIN);
+                rx.await.unwrap();
+            })
+        })
+    });
+    g.finish();
+}
+
+/// Another thread sends values over a runtime-agnostic channel to a task.
+fn remote_wake(c: &mut Criterion) {
+    fn producer(tx: async_channel::Sender<u64>) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || {
+            for i in 0..REMOTE_MSGS {
+                tx.send_blocking(i).unwrap();
+            }
+        })
+    }
+    let mut g = c.benchmark_group("remote_wake");
+    let rt = eddy::Runtime::new().unwrap();
+    g.bench_function("eddy", |b| {
+        b.iter(|| {
+            let (tx, rx) = async_channel::unbounded();
+            let t = producer(tx);
+            let sum = rt.block_on(async move {
+                let task = eddy::spawn(async move {
+                    let mut sum = 0;
+                    while let Ok(v) = rx.recv().await {
+                        sum += v;
+                    }
+                    sum
+                });
+                task.await.unwrap()
+            });
+            t.join().unwrap();
+            assert_eq!(sum, REMOTE_MSGS * (REMOTE_MSGS - 1) / 2);
+        })
+    });
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            let (tx, rx) = async_channel::unbounded();
+            let t = producer(tx);
+            let sum = rt.block_on(async move {
+                let task = tokio::spawn(async move {
+                    let mut sum = 0;
+                    while let Ok(v) = rx.recv().await {
+                        sum += v;
+                    }
+                    sum
+                });
+                task.await.unwrap()
+            });
+            t.join().unwrap();
+            assert_eq!(sum, REMOTE_MSGS * (REMOTE_MSGS - 1) / 2);
+        })
+    });
+    g.finish();
+    unparks_while_busy();
+}
+
+/// Counts the unpark syscalls of remote wakes while the loop is busy: a
+/// task that keeps yielding keeps the loop awake while another thread wakes
+/// a second task 100_000 times through a channel.
+fn unparks_while_busy() {
+    let rt = eddy::Runtime::new().unwrap();
+    let (tx, rx) = async_channel::unbounded::<u64>();
+    let stop = Arc::new(AtomicUsize::new(0));
+    let before = rt.metrics();
+    rt.block_on(async {
+        let s = stop.clone();
+        let busy = eddy::spawn(async move {
+            while s.load(Ordering::Relaxed) == 0 {
+                eddy::task::yield_now().await;
+            }
+        });
+        let t = producer_thread(tx);
+        let consumer = eddy::spawn(async move { while rx.recv().await.is_ok() {} });
+        consumer.await.unwrap();
+        stop.store(1, Ordering::Relaxed);
+        busy.await.unwrap();
+        t.join().unwrap();
+    });
+    let m = rt.metrics();
+    let wakes = m.remote_wakes - before.remote_wakes;
+    let unparks = m.unparks - before.unparks;
+    println!(
+        "remote_wake while busy: {wakes} remote wakes, {unparks} unpark syscalls ({:.3} per 1000 wakes)",
+        unparks as f64 * 1000.0 / wakes.max(1) as f64
+    );
+
+    fn producer_thread(tx: async_channel::Sender<u64>) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || {
+            for i in 0..REMOTE_MSGS {
+                tx.send_blocking(i).unwrap();
+            }
+        })
+    }
+}
+
+criterion_group!(benches, spawn_many, yield_many, chained_spawn, remote_wake);
+criterion_main!(benches);
