@@ -170,17 +170,20 @@ impl Core {
     }
 
     fn run_task(&self, task: TaskRef) {
-        bump(&self.counters.polls);
-        if self.config.debug {
+        let polled = if self.config.debug {
             let start = Instant::now();
             let id = task.id();
-            harness::run(task, &self.tasks);
+            let polled = harness::run(task, &self.tasks);
             let took = start.elapsed();
-            if took >= self.config.slow_poll_threshold {
+            if polled && took >= self.config.slow_poll_threshold {
                 eprintln!("eddy: slow poll: task {id} took {} ms", took.as_millis());
             }
+            polled
         } else {
-            harness::run(task, &self.tasks);
+            harness::run(task, &self.tasks)
+        };
+        if polled {
+            bump(&self.counters.polls);
         }
     }
 
@@ -253,7 +256,13 @@ impl Core {
         let _enter = Enter::any(self);
         self.phase.set(Phase::Draining);
         let mut rounds = 0;
-        while !self.tasks.is_empty() {
+        loop {
+            // Spawns still queued by other threads become tasks here (not
+            // scheduled), so they are cancelled like the others.
+            self.drain_remote();
+            if self.tasks.is_empty() {
+                break;
+            }
             if rounds == SHUTDOWN_ROUNDS {
                 self.phase.set(Phase::Closed);
                 while let Some(task) = self.tasks.head() {
@@ -274,7 +283,7 @@ impl Core {
         // runtime's reference to its task.
         while let Some(entry) = self.run_queue.pop() {
             if let Some(task) = entry {
-                harness::run(task, &self.tasks);
+                harness::discard(task);
             }
         }
         self.main_scheduled.set(false);

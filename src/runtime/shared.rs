@@ -172,7 +172,8 @@ impl Shared {
             match msg {
                 // SAFETY: just popped from the remote queue.
                 Remote::Wake(task) => unsafe { task.release_remote_slot() },
-                Remote::Spawn(job) => drop(job),
+                // The future's destructor may panic; there is nobody to tell.
+                Remote::Spawn(job) => crate::task::harness::drop_quietly(job),
             }
         }
     }

@@ -15,15 +15,13 @@ use super::raw::{ABORT, COMPLETE, JOIN_INTEREST, POLL_ONE, RUNNING, SCHEDULED, T
 use super::waker::borrowed_waker;
 
 /// Runs a task popped from the run queue: polls it once, then completes it
-/// if it finished, panicked, or aborted itself.
-pub(crate) fn run(task: TaskRef, list: &TaskList) {
+/// if it finished, panicked, or aborted itself. Returns false, without
+/// polling, for a task that was cancelled while it waited in the queue.
+pub(crate) fn run(task: TaskRef, list: &TaskList) -> bool {
     let local = task.local() & !SCHEDULED;
     if local & COMPLETE != 0 {
-        // Aborted while queued: the queue entry held the runtime's reference.
-        task.set_local(local);
-        // SAFETY: the runtime's reference is ours to drop; `task` is not used after.
-        unsafe { task.ref_dec() };
-        return;
+        discard(task);
+        return false;
     }
     task.set_local((local | RUNNING) + POLL_ONE);
     let waker = borrowed_waker(task);
@@ -39,6 +37,16 @@ pub(crate) fn run(task: TaskRef, list: &TaskList) {
         Ok(false) => {}
         Err(payload) => end(task, list, Some(payload)),
     }
+    true
+}
+
+/// Drops the run-queue entry of a complete task (cancelled while queued):
+/// the entry held the runtime's reference.
+pub(crate) fn discard(task: TaskRef) {
+    debug_assert!(task.local() & COMPLETE != 0);
+    task.set_local(task.local() & !SCHEDULED);
+    // SAFETY: the runtime's reference is ours to drop; `task` is not used after.
+    unsafe { task.ref_dec() };
 }
 
 /// Drops the future of a task that is not running and completes it as

@@ -24,12 +24,17 @@ use crate::runtime::{Core, Remote, RemoteSpawn, Shared};
 ///
 /// ```
 /// let rt = eddy::Runtime::new()?;
-/// let handle = rt.handle();
-/// let task = handle.spawn(async { 7 });
-/// // A RemoteJoinHandle can be awaited on another runtime, or another thread.
-/// let other = eddy::Runtime::new()?;
-/// rt.block_on(async {}); // let the first loop run the task
-/// assert_eq!(other.block_on(task).unwrap(), 7);
+/// let task = rt.handle().spawn(async { 7 });
+/// // Await it on another thread (with another executor), while this thread
+/// // runs the loop until that thread says it is done.
+/// let (done_tx, done_rx) = futures::channel::oneshot::channel();
+/// let waiter = std::thread::spawn(move || {
+///     let value = futures::executor::block_on(task).unwrap();
+///     done_tx.send(()).unwrap();
+///     value
+/// });
+/// rt.block_on(done_rx).unwrap();
+/// assert_eq!(waiter.join().unwrap(), 7);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct RemoteJoinHandle<T> {
