@@ -1,0 +1,459 @@
+//! The timer wheel: a plain data structure that knows ticks, not clocks.
+//!
+//! A hierarchical timing wheel after Varghese and Lauck: six levels of 64
+//! slots. A slot at level `L` spans `64^L` ticks, so level 0 holds the next
+//! 64 ticks one per slot, level 1 the next 4096 in slots of 64, and so on up
+//! to `64^6` ticks (at 1 ms a tick, about 2.2 years). A timer goes to the
+//! lowest level whose slot still separates it from the present; when the
+//! wheel reaches a higher-level slot, its timers move down ("cascade") to
+//! finer levels, and level-0 slots expire.
+//!
+//! - Insert and cancel are O(1): each slot is an intrusive doubly linked list
+//!   through the entries, which live in a `Slab`; removing an entry unlinks
+//!   it and frees its slab slot, so cancelled timers leave nothing behind.
+//! - The next expiration is O(levels): each level keeps a 64-bit mask of its
+//!   occupied slots, and all occupied slots of a level lie ahead of the
+//!   present in the current window, so the lowest set bit is the next one.
+//! - A timer more than `64^6` ticks away waits in an overflow list, and is
+//!   moved into the wheel when the present enters its top-level window, so
+//!   it never fires early.
+//!
+//! An entry stays in the slab after it expires (marked expired) until its
+//! owner removes it: the owner (a `Sleep`) learns that it fired by looking at
+//! its own entry, and a key is never reused while its owner holds it.
+//!
+//! Time is passed in: `advance(now)` with `now` in ticks. The wheel has no
+//! clock, does no I/O and knows nothing of tasks, so it is tested on its own
+//! against a simple model.
+
+use slab::Slab;
+
+const LEVELS: usize = 6;
+const SLOT_BITS: u32 = 6;
+const SLOTS: usize = 1 << SLOT_BITS;
+/// Ticks the levels cover; a timer further away waits in the overflow list.
+const RANGE_BITS: u32 = SLOT_BITS * LEVELS as u32;
+
+const NIL: usize = usize::MAX;
+
+/// Where an entry is linked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Place {
+    Slot {
+        level: u8,
+        slot: u8,
+    },
+    /// Beyond the wheel's range.
+    Overflow,
+    /// Due already; handed out by the next `advance`.
+    Due,
+    /// Handed out by `advance`; linked nowhere.
+    Expired,
+}
+
+struct Entry<T> {
+    value: T,
+    deadline: u64,
+    place: Place,
+    prev: usize,
+    next: usize,
+}
+
+/// A list head: the first entry of a slot (or of the overflow/due lists).
+#[derive(Clone, Copy)]
+struct List {
+    head: usize,
+}
+
+impl List {
+    const EMPTY: List = List { head: NIL };
+}
+
+pub(crate) struct Wheel<T> {
+    entries: Slab<Entry<T>>,
+    slots: [[List; SLOTS]; LEVELS],
+    /// Bit `s` of `occupied[l]` is set when slot `s` of level `l` is not empty.
+    occupied: [u64; LEVELS],
+    overflow: List,
+    /// No overflow entry has a deadline below this (it may be lower than the
+    /// true minimum after a removal; that only costs an early look).
+    overflow_min: u64,
+    due: List,
+    /// The tick the wheel has advanced to.
+    elapsed: u64,
+}
+
+impl<T> Wheel<T> {
+    pub(crate) fn new() -> Wheel<T> {
+        Wheel {
+            entries: Slab::new(),
+            slots: [[List::EMPTY; SLOTS]; LEVELS],
+            occupied: [0; LEVELS],
+            overflow: List::EMPTY,
+            overflow_min: u64::MAX,
+            due: List::EMPTY,
+            elapsed: 0,
+        }
+    }
+
+    /// The tick the wheel has advanced to.
+    pub(crate) fn elapsed(&self) -> u64 {
+        self.elapsed
+    }
+
+    /// How many entries the wheel holds, expired ones included.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Adds a timer due at tick `deadline` and returns its key. A deadline
+    /// not after `elapsed` is due at once: the next `advance` hands it out.
+    pub(crate) fn insert(&mut self, deadline: u64, value: T) -> usize {
+        let key = self.entries.insert(Entry {
+            value,
+            deadline,
+            place: Place::Expired,
+            prev: NIL,
+            next: NIL,
+        });
+        self.place(key);
+        key
+    }
+
+    /// Removes an entry (pending or expired) and returns its value.
+    /// Panics if `key` is not in the wheel.
+    pub(crate) fn remove(&mut self, key: usize) -> T {
+        self.unlink(key);
+        self.entries.remove(key).value
+    }
+
+    /// Moves an entry (pending or expired) to a new deadline, in place.
+    pub(crate) fn reset(&mut self, key: usize, deadline: u64) {
+        self.unlink(key);
+        self.entries[key].deadline = deadline;
+        self.place(key);
+    }
+
+    /// The entry's value.
+    pub(crate) fn get_mut(&mut self, key: usize) -> &mut T {
+        &mut self.entries[key].value
+    }
+
+    /// True once `advance` has handed the entry out (and no `reset` since).
+    pub(crate) fn is_expired(&self, key: usize) -> bool {
+        self.entries[key].place == Place::Expired
+    }
+
+    /// The earliest tick at which `advance` has something to do: an entry to
+    /// hand out, or entries to move down a level. `None` when no entry waits.
+    pub(crate) fn next_expiration(&self) -> Option<u64> {
+        if self.due.head != NIL {
+            return Some(self.elapsed);
+        }
+        // Lower levels always come first: a level's slots all lie before the
+        // next level's first slot.
+        let wheel = (0..LEVELS)
+            .find(|&l| self.occupied[l] != 0)
+            .map(|level| self.wheel_slot_time(level));
+        let overflow = (self.overflow.head != NIL).then(|| {
+            // The overflow entries can move in when the present reaches the
+            // top-level window of the earliest of them.
+            (self.overflow_min >> RANGE_BITS << RANGE_BITS).max(self.elapsed + 1)
+        });
+        match (wheel, overflow) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Advances the wheel to tick `now` and pushes the key of every entry
+    /// due by then (deadline `<= now`) onto `expired`. Their values stay in
+    /// the wheel until removed. A `now` in the past is treated as `elapsed`.
+    pub(crate) fn advance(&mut self, now: u64, expired: &mut Vec<usize>) {
+        self.take_due(expired);
+        while let Some(at) = self.next_expiration() {
+            if at > now {
+                break;
+            }
+            self.elapsed = at;
+            match (0..LEVELS).find(|&l| self.occupied[l] != 0) {
+                Some(level) if self.wheel_slot_time(level) == at => {
+                    let slot = self.occupied[level].trailing_zeros() as usize;
+                    let mut key = self.slots[level][slot].head;
+                    self.slots[level][slot] = List::EMPTY;
+                    self.occupied[level] &= !(1 << slot);
+                    while key != NIL {
+                        let next = self.entries[key].next;
+                        // Level 0 expires; higher levels move down (or are
+                        // due, if the deadline is this very tick).
+                        self.entries[key].place = Place::Expired;
+                        self.place(key);
+                        key = next;
+                    }
+                }
+                _ => self.refill_from_overflow(),
+            }
+            self.take_due(expired);
+        }
+        self.elapsed = self.elapsed.max(now);
+    }
+
+    /// The start tick of a level's next occupied slot. Every occupied slot of
+    /// a level lies ahead of the present, within the present's window at that
+    /// level, so the lowest set bit is the next one.
+    fn wheel_slot_time(&self, level: usize) -> u64 {
+        let slot = self.occupied[level].trailing_zeros() as u64;
+        let shift = SLOT_BITS * level as u32;
+        (self.elapsed >> (shift + SLOT_BITS) << (shift + SLOT_BITS)) + (slot << shift)
+    }
+
+    /// Moves the overflow entries whose deadline is now within range into the wheel.
+    fn refill_from_overflow(&mut self) {
+        let mut key = self.overflow.head;
+        self.overflow = List::EMPTY;
+        self.overflow_min = u64::MAX;
+        while key != NIL {
+            let next = self.entries[key].next;
+            self.entries[key].place = Place::Expired;
+            self.place(key);
+            key = next;
+        }
+    }
+
+    fn take_due(&mut self, expired: &mut Vec<usize>) {
+        let mut key = self.due.head;
+        self.due = List::EMPTY;
+        while key != NIL {
+            let entry = &mut self.entries[key];
+            let next = entry.next;
+            entry.place = Place::Expired;
+            entry.prev = NIL;
+            entry.next = NIL;
+            expired.push(key);
+            key = next;
+        }
+    }
+
+    /// Links an unlinked entry where its deadline says, relative to `elapsed`.
+    fn place(&mut self, key: usize) {
+        let deadline = self.entries[key].deadline;
+        let place = if deadline <= self.elapsed {
+            Place::Due
+        } else {
+            // The highest bit in which the deadline and the present differ
+            // picks the level: the lowest one whose window holds both.
+            let significant = 63 - ((deadline ^ self.elapsed) | (SLOTS as u64 - 1)).leading_zeros();
+            let level = (significant / SLOT_BITS) as usize;
+            if level >= LEVELS {
+                Place::Overflow
+            } else {
+                let slot = (deadline >> (SLOT_BITS * level as u32)) as usize & (SLOTS - 1);
+                Place::Slot {
+                    level: level as u8,
+                    slot: slot as u8,
+                }
+            }
+        };
+        let list = match place {
+            Place::Slot { level, slot } => {
+                self.occupied[level as usize] |= 1 << slot;
+                &mut self.slots[level as usize][slot as usize]
+            }
+            Place::Overflow => {
+                self.overflow_min = self.overflow_min.min(deadline);
+                &mut self.overflow
+            }
+            Place::Due => &mut self.due,
+            Place::Expired => unreachable!(),
+        };
+        let head = list.head;
+        list.head = key;
+        let entry = &mut self.entries[key];
+        entry.place = place;
+        entry.prev = NIL;
+        entry.next = head;
+        if head != NIL {
+            self.entries[head].prev = key;
+        }
+    }
+
+    /// Takes an entry out of whatever list holds it.
+    fn unlink(&mut self, key: usize) {
+        let Entry {
+            place, prev, next, ..
+        } = self.entries[key];
+        if place == Place::Expired {
+            return;
+        }
+        if next != NIL {
+            self.entries[next].prev = prev;
+        }
+        if prev != NIL {
+            self.entries[prev].next = next;
+        } else {
+            let list = match place {
+                Place::Slot { level, slot } => {
+                    if next == NIL {
+                        self.occupied[level as usize] &= !(1 << slot);
+                    }
+                    &mut self.slots[level as usize][slot as usize]
+                }
+                Place::Overflow => &mut self.overflow,
+                Place::Due => &mut self.due,
+                Place::Expired => unreachable!(),
+            };
+            list.head = next;
+        }
+        let entry = &mut self.entries[key];
+        entry.place = Place::Expired;
+        entry.prev = NIL;
+        entry.next = NIL;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(u64),
+        Remove(usize),
+        Reset(usize, u64),
+        Advance(u64),
+    }
+
+    /// Distances from the present: mostly near, some in every level, some
+    /// beyond the wheel's range, and zero (due at once).
+    fn distance() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            4 => 0..70u64,
+            3 => 0..5_000u64,
+            2 => 0..(1u64 << 24),
+            1 => 0..(1u64 << 38),
+            1 => Just(0u64),
+            1 => (1u64 << 36)..(1u64 << 37),
+        ]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => distance().prop_map(Op::Insert),
+            2 => any::<usize>().prop_map(Op::Remove),
+            1 => (any::<usize>(), distance()).prop_map(|(i, d)| Op::Reset(i, d)),
+            3 => distance().prop_map(Op::Advance),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The wheel hands out exactly the entries a sorted map of deadlines
+        /// says are due: none before its deadline, none after the advance
+        /// that reaches it.
+        #[test]
+        fn matches_a_model(ops in proptest::collection::vec(op(), 1..200)) {
+            let mut wheel = Wheel::new();
+            // key -> deadline, for entries not yet handed out
+            let mut pending: BTreeMap<usize, u64> = BTreeMap::new();
+            let mut expired: BTreeSet<usize> = BTreeSet::new();
+            let mut out = Vec::new();
+            for op in ops {
+                let now = wheel.elapsed();
+                match op {
+                    Op::Insert(d) => {
+                        let key = wheel.insert(now + d, now + d);
+                        prop_assert!(!pending.contains_key(&key) && !expired.contains(&key));
+                        pending.insert(key, now + d);
+                    }
+                    Op::Remove(i) => {
+                        let keys: Vec<usize> = pending.keys().chain(expired.iter()).copied().collect();
+                        if !keys.is_empty() {
+                            let key = keys[i % keys.len()];
+                            let value = wheel.remove(key);
+                            prop_assert_eq!(Some(value), pending.remove(&key).or(expired.take(&key).map(|_| value)));
+                        }
+                    }
+                    Op::Reset(i, d) => {
+                        let keys: Vec<usize> = pending.keys().chain(expired.iter()).copied().collect();
+                        if !keys.is_empty() {
+                            let key = keys[i % keys.len()];
+                            wheel.reset(key, now + d);
+                            *wheel.get_mut(key) = now + d;
+                            expired.remove(&key);
+                            pending.insert(key, now + d);
+                        }
+                    }
+                    Op::Advance(d) => {
+                        let to = now + d;
+                        out.clear();
+                        wheel.advance(to, &mut out);
+                        let due: BTreeSet<usize> =
+                            pending.iter().filter(|(_, dl)| **dl <= to).map(|(k, _)| *k).collect();
+                        let got: BTreeSet<usize> = out.iter().copied().collect();
+                        prop_assert_eq!(got.len(), out.len(), "an entry was handed out twice");
+                        prop_assert_eq!(&got, &due);
+                        for key in got {
+                            prop_assert!(wheel.is_expired(key));
+                            prop_assert!(*wheel.get_mut(key) <= to, "fired early");
+                            pending.remove(&key);
+                            expired.insert(key);
+                        }
+                        prop_assert_eq!(wheel.elapsed(), to);
+                    }
+                }
+                prop_assert_eq!(wheel.len(), pending.len() + expired.len());
+                // The wheel never asks to be woken later than the earliest deadline.
+                let earliest = pending.values().min().copied();
+                match (wheel.next_expiration(), earliest) {
+                    (None, None) => {}
+                    (Some(next), Some(earliest)) => {
+                        prop_assert!(next <= earliest.max(wheel.elapsed()));
+                        prop_assert!(next >= wheel.elapsed());
+                    }
+                    (next, earliest) => prop_assert!(false, "next {:?} but earliest {:?}", next, earliest),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn far_deadlines_wait_in_overflow_and_never_fire_early() {
+        let mut wheel = Wheel::new();
+        let far = (1u64 << 36) * 3 + 12345;
+        let key = wheel.insert(far, ());
+        let mut out = Vec::new();
+        // Walk there in big steps, following next_expiration like the loop does.
+        while let Some(next) = wheel.next_expiration() {
+            assert!(next <= far);
+            wheel.advance(next, &mut out);
+            if !out.is_empty() {
+                break;
+            }
+            assert!(!wheel.is_expired(key));
+        }
+        assert_eq!(out, vec![key]);
+        assert_eq!(wheel.elapsed(), far);
+    }
+
+    #[test]
+    fn cancelled_entries_leave_nothing_behind() {
+        let mut wheel = Wheel::new();
+        for round in 0..1_000u64 {
+            let keys: Vec<usize> = (0..100)
+                .map(|i| wheel.insert(round * 7 + i * 997, ()))
+                .collect();
+            for key in keys {
+                wheel.remove(key);
+            }
+            assert_eq!(wheel.len(), 0);
+            assert_eq!(wheel.next_expiration(), None);
+        }
+        assert!(wheel.entries.capacity() <= 128);
+    }
+}
