@@ -30,6 +30,7 @@
 mod reactor;
 pub mod runtime;
 pub mod task;
+pub mod time;
 
 pub use runtime::{Builder, Handle, Runtime, block_on};
 pub use task::{JoinError, JoinHandle, spawn};

@@ -30,6 +30,7 @@ use crate::task::harness;
 use crate::task::list::TaskList;
 use crate::task::raw::{COMPLETE, SCHEDULED, TaskRef};
 use crate::task::{JoinHandle, TaskId};
+use crate::time::TimerDriver;
 
 /// How many rounds the runtime's drop cancels tasks spawned by the
 /// destructors of the round before; past that, such futures are leaked.
@@ -55,6 +56,7 @@ pub(crate) struct Core {
     run_queue: RunQueue,
     pub(crate) tasks: TaskList,
     pub(crate) reactor: Rc<Reactor>,
+    pub(crate) timers: Rc<TimerDriver>,
     pub(crate) blocking: BlockingPool,
     pub(crate) config: Config,
     next_id: Cell<u64>,
@@ -74,6 +76,7 @@ impl Core {
             run_queue: RunQueue::new(),
             tasks: TaskList::default(),
             reactor: Rc::new(reactor),
+            timers: Rc::new(TimerDriver::new()),
             blocking: BlockingPool::new(config.max_blocking_threads, config.blocking_keep_alive),
             config,
             next_id: Cell::new(1),
@@ -188,16 +191,35 @@ impl Core {
     }
 
     /// The second half of a trip: I/O, timers, other threads. Blocks (when
-    /// `may_block` and nothing is ready) until one of them has something.
+    /// `may_block` and nothing is ready) until one of them has something,
+    /// or until the next timer is due.
     fn look_outside(&self, may_block: bool) {
         self.run_queue.shrink();
-        if may_block && self.run_queue.is_empty() {
-            self.park(None);
+        // One clock read serves the park timeout and the firing below.
+        let mut now = None;
+        let timeout = self.timers.next_deadline().map(|deadline| {
+            let n = *now.insert(Instant::now());
+            deadline.saturating_duration_since(n)
+        });
+        if may_block && self.run_queue.is_empty() && timeout != Some(Duration::ZERO) {
+            // mio rounds a timeout up to the millisecond: never a busy
+            // zero-timeout spin for a timer less than 1 ms away.
+            self.park(timeout);
+            now = None; // time passed while parked
         } else if self.reactor.has_sources() {
             // Without registered sources nothing could be ready: skip the syscall.
             self.poll_reactor(Some(Duration::ZERO));
         }
+        let fired = self.timers.fire(now);
+        self.counters
+            .timers_fired
+            .set(self.counters.timers_fired.get() + fired as u64);
         self.drain_remote();
+    }
+
+    /// When the next timer is due, if any.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.timers.next_deadline()
     }
 
     /// Sleeps in the poller unless a remote message arrived meanwhile.
@@ -287,6 +309,7 @@ impl Core {
             }
         }
         self.main_scheduled.set(false);
+        self.timers.close();
         self.shared.set_core(std::ptr::null());
         self.shared.close();
         self.blocking.shutdown();

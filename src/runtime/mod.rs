@@ -132,6 +132,23 @@ impl Runtime {
         Handle::new(Arc::clone(&self.core.shared))
     }
 
+    /// When the next timer is due, if any: for a host loop that keeps its
+    /// own clock and calls [`turn`](Runtime::turn) itself.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = eddy::Runtime::new()?;
+    /// assert_eq!(rt.next_deadline(), None);
+    /// rt.spawn(eddy::time::sleep(Duration::from_secs(1)));
+    /// rt.block_on(eddy::task::yield_now()); // the sleep registers on its first poll
+    /// assert!(rt.next_deadline().is_some());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn next_deadline(&self) -> Option<std::time::Instant> {
+        self.core.next_deadline()
+    }
+
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> Metrics {
         let c = &self.core.counters;

@@ -1,0 +1,169 @@
+//! `Sleep`: a future that completes at a deadline.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::driver::TimerDriver;
+
+/// Waits until `duration` has passed.
+///
+/// A `Duration` too large to add to the clock (`Duration::MAX`) saturates to
+/// a deadline about a hundred years ahead.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// eddy::block_on(async {
+///     let start = Instant::now();
+///     eddy::time::sleep(Duration::from_millis(10)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(10));
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(super::deadline_after(duration))
+}
+
+/// Waits until `deadline`.
+///
+/// The deadline is rounded up to the wheel's next millisecond tick, so a
+/// sleep never completes early: `sleep(Duration::ZERO)` waits for the next
+/// tick (under a millisecond). A deadline already in the past completes
+/// without the loop blocking: at the first poll, or at the loop's next look
+/// at its timers.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// eddy::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     eddy::time::sleep_until(deadline).await;
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        timer: None,
+    }
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// It may be created anywhere; it registers a timer with the runtime that
+/// first polls it (so polling it needs a runtime), keeps that timer while it
+/// waits, and removes it when dropped. Re-polling it costs no new
+/// registration, and [`reset`](Sleep::reset) moves the timer in place. It
+/// never completes before its deadline; it completes at most one tick (1 ms)
+/// plus one loop turn after it.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Sleep {
+    deadline: Instant,
+    timer: Option<Timer>,
+}
+
+/// A registration in a runtime's timer wheel.
+struct Timer {
+    driver: Rc<TimerDriver>,
+    key: usize,
+}
+
+impl Sleep {
+    /// The instant this sleep completes at.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// True if the deadline has passed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let sleep = eddy::time::sleep(Duration::ZERO);
+    /// assert!(sleep.is_elapsed());
+    /// ```
+    pub fn is_elapsed(&self) -> bool {
+        match &self.timer {
+            Some(t) if !t.driver.is_closed() && t.driver.is_expired(t.key) => true,
+            _ => Instant::now() >= self.deadline,
+        }
+    }
+
+    /// Moves the deadline, earlier or later, keeping the registration: no
+    /// new allocation. A sleep that had completed waits again.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// eddy::block_on(async {
+    ///     let mut sleep = std::pin::pin!(eddy::time::sleep(Duration::from_secs(3600)));
+    ///     sleep.as_mut().reset(Instant::now() + Duration::from_millis(1));
+    ///     sleep.await; // done in a millisecond, not an hour
+    /// });
+    /// ```
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.get_mut();
+        this.deadline = deadline;
+        if let Some(t) = &this.timer {
+            if !t.driver.is_closed() {
+                t.driver.reset(t.key, t.driver.deadline_tick(deadline));
+            }
+        }
+    }
+
+    /// True once the sleep holds a timer in a live runtime.
+    pub(crate) fn is_registered(&self) -> bool {
+        self.timer.as_ref().is_some_and(|t| !t.driver.is_closed())
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if let Some(t) = &this.timer {
+            if !t.driver.is_closed() {
+                return if t.driver.poll(t.key, cx.waker()) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                };
+            }
+            // Its runtime is gone: register with the one polling it now.
+            this.timer = None;
+        }
+        let driver = crate::runtime::with_current("Sleep::poll", |core| Rc::clone(&core.timers));
+        // A deadline the wheel has already passed is done. One the clock has
+        // passed but the wheel not yet (it is as fresh as the loop's last look
+        // at the timers) is inserted and fires at that next look: no clock
+        // read here.
+        let tick = driver.deadline_tick(this.deadline);
+        if tick <= driver.elapsed_tick() {
+            return Poll::Ready(());
+        }
+        let key = driver.insert(tick, cx.waker());
+        this.timer = Some(Timer { driver, key });
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(t) = self.timer.take() {
+            t.driver.remove(t.key);
+        }
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("registered", &self.is_registered())
+            .finish()
+    }
+}
