@@ -570,11 +570,10 @@ fn ten_thousand_concurrent_sleeps_all_fire_on_time() {
 }
 
 #[test]
-fn many_inserts_and_cancels_are_cheap_and_leave_nothing() {
+fn many_inserts_and_cancels_leave_nothing() {
     const N: u64 = 50_000;
     watchdog(LIMIT, || {
         let rt = Runtime::new().unwrap();
-        let start = Instant::now();
         rt.block_on(async {
             let mut lcg = Lcg(7);
             // Kept alive together, then dropped together.
@@ -596,11 +595,6 @@ fn many_inserts_and_cancels_are_cheap_and_leave_nothing() {
             }
             assert_eq!(rt.next_deadline(), None);
         });
-        let took = start.elapsed();
-        assert!(
-            took < Duration::from_secs(5),
-            "{N} x 2 inserts and cancels took {took:?}"
-        );
         assert_eq!(rt.next_deadline(), None);
         assert_eq!(rt.metrics().timers_fired, 0);
     });
