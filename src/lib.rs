@@ -27,6 +27,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod io;
+pub mod net;
 mod reactor;
 pub mod runtime;
 pub mod task;

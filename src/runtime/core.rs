@@ -310,6 +310,7 @@ impl Core {
         }
         self.main_scheduled.set(false);
         self.timers.close();
+        self.reactor.close();
         self.shared.set_core(std::ptr::null());
         self.shared.close();
         self.blocking.shutdown();

@@ -14,7 +14,7 @@ use std::future::Future;
 use std::io;
 use std::panic::Location;
 use std::sync::Arc;
-use std::task::Wake;
+use std::task::{Wake, Waker};
 use std::time::Duration;
 
 mod context;
@@ -295,6 +295,25 @@ pub(crate) fn schedule(task: TaskRef) {
     } else {
         Shared::wake_remote(task);
     }
+}
+
+/// Wakes `waker` now if that takes no foreign code: it is a task waker of
+/// the runtime running on this thread, so waking only pushes to the run
+/// queue. Returns false (nothing done) for any other waker. Lets the reactor
+/// wake such a task in place, keeping the waker where it is.
+#[inline]
+pub(crate) fn wake_local(waker: &Waker) -> bool {
+    let Some(task) = crate::task::as_task(waker) else {
+        return false;
+    };
+    let core = context::current();
+    // SAFETY: as in `schedule`.
+    if !core.is_null() && unsafe { (*core).shared_ptr() } == task.shared_ptr() {
+        // SAFETY: as in `schedule`.
+        unsafe { (*core).schedule_local(task) };
+        return true;
+    }
+    false
 }
 
 /// The `block_on` future's waker is the shared block itself.

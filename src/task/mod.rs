@@ -28,6 +28,7 @@ pub use self::error::{JoinError, TaskId};
 pub use self::join::{AbortHandle, JoinHandle};
 pub use self::join_set::JoinSet;
 pub use self::remote::RemoteJoinHandle;
+pub(crate) use self::waker::as_task;
 pub use self::yield_now::{YieldNow, yield_now};
 
 /// Spawns a task on the runtime running on this thread and returns a handle

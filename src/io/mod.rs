@@ -1,0 +1,261 @@
+//! I/O on any file descriptor: [`Async<T>`].
+//!
+//! `Async<T>` registers a descriptor with the current runtime's reactor
+//! (edge-triggered, both directions) and makes it non-blocking. Then
+//! [`read_with`](Async::read_with) and [`write_with`](Async::write_with) run
+//! an ordinary non-blocking operation, waiting for readiness whenever it
+//! says `WouldBlock`: the pattern under every socket type in [`net`](crate::net).
+//!
+//! The `futures_io` traits `AsyncRead` and `AsyncWrite` are re-exported here.
+
+use std::fmt;
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use mio::unix::SourceFd;
+
+use crate::reactor::{Direction, Registration};
+
+pub(crate) mod stream;
+
+pub use futures_io::{AsyncRead, AsyncWrite};
+
+/// A file descriptor registered with the reactor: any `T: AsRawFd`
+/// (a socket, a pipe, a terminal, a device) made non-blocking.
+///
+/// Construct it inside a runtime (it registers with the current one).
+/// Several tasks may wait on it at once in either direction.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::os::unix::net::UnixStream;
+/// use eddy::io::Async;
+///
+/// eddy::block_on(async {
+///     let (a, b) = UnixStream::pair()?;
+///     let (a, b) = (Async::new(a)?, Async::new(b)?);
+///     b.write_with(|mut s| s.write(b"ping")).await?;
+///     let mut buf = [0; 4];
+///     let n = a.read_with(|mut s| s.read(&mut buf)).await?;
+///     assert_eq!(&buf[..n], b"ping");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Async<T: AsRawFd> {
+    // `None` only inside `into_inner`.
+    io: Option<T>,
+    reg: Registration,
+}
+
+impl<T: AsRawFd> Async<T> {
+    /// Makes `io` non-blocking and registers it with the current runtime.
+    ///
+    /// Fails with the OS error if the descriptor cannot be watched (epoll
+    /// refuses regular files, for instance: `EPERM`). Panics outside a runtime.
+    #[track_caller]
+    pub fn new(io: T) -> io::Result<Async<T>> {
+        let fd = io.as_raw_fd();
+        set_nonblocking(fd)?;
+        let reg = Registration::new(
+            &mut SourceFd(&fd),
+            mio::Interest::READABLE | mio::Interest::WRITABLE,
+        )?;
+        Ok(Async { io: Some(io), reg })
+    }
+
+    /// The inner object.
+    pub fn get_ref(&self) -> &T {
+        self.io.as_ref().expect("present until into_inner")
+    }
+
+    /// Deregisters the descriptor and gives the object back (still non-blocking).
+    pub fn into_inner(mut self) -> io::Result<T> {
+        let io = self.io.take().expect("present until into_inner");
+        self.reg.deregister(&mut SourceFd(&io.as_raw_fd()))?;
+        Ok(io)
+    }
+
+    /// Waits until the descriptor may be read. This may complete spuriously:
+    /// the next read can still say `WouldBlock` (which
+    /// [`read_with`](Async::read_with) retries).
+    pub async fn readable(&self) -> io::Result<()> {
+        self.reg.ready(Direction::Read).await
+    }
+
+    /// Waits until the descriptor may be written; may complete spuriously.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.reg.ready(Direction::Write).await
+    }
+
+    /// The polling form of [`readable`](Async::readable).
+    pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.reg.poll_ready(Direction::Read, cx)
+    }
+
+    /// The polling form of [`writable`](Async::writable).
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.reg.poll_ready(Direction::Write, cx)
+    }
+
+    /// Runs a non-blocking read `op` until it does not say `WouldBlock`,
+    /// waiting for readiness in between.
+    pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        let io = self.get_ref();
+        self.reg.io(Direction::Read, || op(io)).await
+    }
+
+    /// Runs a non-blocking write `op` until it does not say `WouldBlock`,
+    /// waiting for readiness in between.
+    pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        let io = self.get_ref();
+        self.reg.io(Direction::Write, || op(io)).await
+    }
+}
+
+impl<T: AsRawFd> Drop for Async<T> {
+    fn drop(&mut self) {
+        if let Some(io) = &self.io {
+            // An error (the runtime's epoll fd already gone) changes nothing.
+            let _ = self.reg.deregister(&mut SourceFd(&io.as_raw_fd()));
+        }
+    }
+}
+
+impl<T: AsRawFd> AsRawFd for Async<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.get_ref().as_raw_fd()
+    }
+}
+
+impl<T: AsRawFd + AsFd> AsFd for Async<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.get_ref().as_fd()
+    }
+}
+
+impl<T: AsRawFd + fmt::Debug> fmt::Debug for Async<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Async").field("io", &self.io).finish()
+    }
+}
+
+impl<T: AsRawFd> AsyncRead for Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsRawFd> AsyncRead for &Async<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let io = self.get_ref();
+        self.reg.poll_io(Direction::Read, cx, || {
+            let mut io = io;
+            io.read(buf)
+        })
+    }
+}
+
+impl<T: AsRawFd> AsyncWrite for Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut &*self).poll_close(cx)
+    }
+}
+
+impl<T: AsRawFd> AsyncWrite for &Async<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let io = self.get_ref();
+        self.reg.poll_io(Direction::Write, cx, || {
+            let mut io = io;
+            io.write(buf)
+        })
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let io = self.get_ref();
+        self.reg.poll_io(Direction::Write, cx, || {
+            let mut io = io;
+            io.write_vectored(bufs)
+        })
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let io = self.get_ref();
+        self.reg.poll_io(Direction::Write, cx, || {
+            let mut io = io;
+            io.flush()
+        })
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+/// Sets `O_NONBLOCK` on a descriptor.
+pub(crate) fn set_nonblocking(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl with F_GETFL/F_SETFL reads and writes the flags of a
+    // descriptor the caller owns (borrowed from a live `T: AsRawFd`); it
+    // touches no memory of ours. An invalid fd gives EBADF, not UB.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if flags & libc::O_NONBLOCK == 0 {
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

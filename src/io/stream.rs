@@ -1,0 +1,254 @@
+//! The machinery every stream type shares (TCP and Unix streams): reads and
+//! writes through the reactor, as `poll_*` methods and as futures.
+//!
+//! On top of `WouldBlock`, a stream read or write that comes back short
+//! clears readiness: for a byte stream it means the kernel buffer was
+//! drained (or filled), so trying again would only earn a `WouldBlock` and a
+//! wasted syscall. The next edge from epoll sets readiness again. Once the
+//! peer has closed its side, a short read keeps readiness: the end of
+//! stream is there to read and no further edge will come. (A read of 0
+//! bytes, end of stream, keeps readiness too: the next read says 0 at once.)
+
+use std::future::Future;
+use std::io::{self, IoSlice, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use std::rc::Rc;
+
+use crate::reactor::{Direction, Reactor, Registration, Slot, current_reactor};
+
+/// A registered stream socket.
+pub(crate) struct Stream<S: mio::event::Source> {
+    pub(crate) io: S,
+    pub(crate) reg: Registration,
+}
+
+impl<S> Stream<S>
+where
+    S: mio::event::Source,
+    for<'a> &'a S: Read + Write,
+{
+    /// Registers `io` with the current runtime. Panics outside one.
+    #[track_caller]
+    pub(crate) fn new(io: S) -> io::Result<Stream<S>> {
+        Stream::new_in(current_reactor(), io)
+    }
+
+    /// Registers `io` with `reactor` (a listener's, for what it accepts).
+    pub(crate) fn new_in(reactor: Rc<Reactor>, mut io: S) -> io::Result<Stream<S>> {
+        let reg = Registration::new_in(
+            reactor,
+            &mut io,
+            mio::Interest::READABLE | mio::Interest::WRITABLE,
+        )?;
+        Ok(Stream { io, reg })
+    }
+
+    fn read_now(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (&self.io).read(buf)?;
+        if n > 0 && n < buf.len() {
+            self.reg.clear_ready_short(Direction::Read);
+        }
+        Ok(n)
+    }
+
+    fn write_now(&self, buf: &[u8]) -> io::Result<usize> {
+        let n = (&self.io).write(buf)?;
+        if n < buf.len() {
+            self.reg.clear_ready_short(Direction::Write);
+        }
+        Ok(n)
+    }
+
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.reg.poll_io(Direction::Read, cx, || self.read_now(buf))
+    }
+
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.reg
+            .poll_io(Direction::Write, cx, || self.write_now(buf))
+    }
+
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        self.reg.poll_io(Direction::Write, cx, || {
+            let n = (&self.io).write_vectored(bufs)?;
+            if n < len {
+                self.reg.clear_ready_short(Direction::Write);
+            }
+            Ok(n)
+        })
+    }
+
+    pub(crate) fn read<'a>(&'a self, buf: &'a mut [u8]) -> Op<'a, S, &'a mut [u8]> {
+        Op {
+            stream: self,
+            buf,
+            dir: Direction::Read,
+            slot: Slot::None,
+        }
+    }
+
+    pub(crate) fn write<'a>(&'a self, buf: &'a [u8]) -> Op<'a, S, &'a [u8]> {
+        Op {
+            stream: self,
+            buf,
+            dir: Direction::Write,
+            slot: Slot::None,
+        }
+    }
+
+    pub(crate) fn read_exact<'a>(&'a self, buf: &'a mut [u8]) -> All<Op<'a, S, &'a mut [u8]>> {
+        All(self.read(buf))
+    }
+
+    pub(crate) fn write_all<'a>(&'a self, buf: &'a [u8]) -> All<Op<'a, S, &'a [u8]>> {
+        All(self.write(buf))
+    }
+
+    /// Waits until the stream may be read (spurious wake-ups possible).
+    pub(crate) async fn readable(&self) -> io::Result<()> {
+        self.reg.ready(Direction::Read).await
+    }
+
+    /// Waits until the stream may be written (spurious wake-ups possible).
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        self.reg.ready(Direction::Write).await
+    }
+}
+
+impl<S: mio::event::Source> Drop for Stream<S> {
+    fn drop(&mut self) {
+        // Errors here (the epoll fd already gone) change nothing: the
+        // descriptor is closed right after, which removes it anyway.
+        let _ = self.reg.deregister(&mut self.io);
+    }
+}
+
+/// One `read` (`B = &mut [u8]`) or one `write` (`B = &[u8]`): a flat
+/// future holding its own waiter slot. Both are cancel-safe: dropped before
+/// they complete, they have moved no bytes.
+pub(crate) struct Op<'a, S: mio::event::Source, B> {
+    stream: &'a Stream<S>,
+    buf: B,
+    dir: Direction,
+    slot: Slot,
+}
+
+impl<S> Future for Op<'_, S, &mut [u8]>
+where
+    S: mio::event::Source,
+    for<'b> &'b S: Read + Write,
+{
+    type Output = io::Result<usize>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        if this.buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let (stream, buf) = (this.stream, &mut *this.buf);
+        let result = stream
+            .reg
+            .poll_io_in(Direction::Read, &mut this.slot, cx, || stream.read_now(buf));
+        if result.is_ready() {
+            stream.reg.release(Direction::Read, &mut this.slot);
+        }
+        result
+    }
+}
+
+impl<S> Future for Op<'_, S, &[u8]>
+where
+    S: mio::event::Source,
+    for<'b> &'b S: Read + Write,
+{
+    type Output = io::Result<usize>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        if this.buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let (stream, buf) = (this.stream, this.buf);
+        let result = stream
+            .reg
+            .poll_io_in(Direction::Write, &mut this.slot, cx, || {
+                stream.write_now(buf)
+            });
+        if result.is_ready() {
+            stream.reg.release(Direction::Write, &mut this.slot);
+        }
+        result
+    }
+}
+
+impl<S: mio::event::Source, B> Drop for Op<'_, S, B> {
+    fn drop(&mut self) {
+        self.stream.reg.release(self.dir, &mut self.slot);
+    }
+}
+
+/// `read_exact` or `write_all`: repeats one [`Op`] until its buffer is done.
+/// Dropped before it completes, it may have moved a part.
+pub(crate) struct All<O>(O);
+
+impl<S> Future for All<Op<'_, S, &mut [u8]>>
+where
+    S: mio::event::Source,
+    for<'b> &'b S: Read + Write,
+{
+    type Output = io::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let op = &mut self.0;
+        while !op.buf.is_empty() {
+            match Pin::new(&mut *op).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
+                Poll::Ready(Ok(n)) => op.buf = &mut std::mem::take(&mut op.buf)[n..],
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S> Future for All<Op<'_, S, &[u8]>>
+where
+    S: mio::event::Source,
+    for<'b> &'b S: Read + Write,
+{
+    type Output = io::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let op = &mut self.0;
+        while !op.buf.is_empty() {
+            match Pin::new(&mut *op).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => op.buf = &op.buf[n..],
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}

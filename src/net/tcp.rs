@@ -1,0 +1,225 @@
+//! TCP: `TcpListener` and `TcpStream`.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll};
+
+use super::addr::{self, ToSocketAddrs};
+use crate::io::stream::Stream;
+use crate::reactor::{Direction, Registration};
+
+/// A TCP socket listening for connections.
+///
+/// ```
+/// use eddy::net::{TcpListener, TcpStream};
+///
+/// eddy::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let addr = listener.local_addr()?;
+///     let client = eddy::spawn(async move { TcpStream::connect(addr).await });
+///     let (server_side, peer) = listener.accept().await?;
+///     let client_side = client.await??;
+///     assert_eq!(peer, client_side.local_addr()?);
+///     # drop(server_side);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpListener {
+    io: mio::net::TcpListener,
+    reg: Registration,
+}
+
+impl TcpListener {
+    /// Binds to `addr` and listens (with `SO_REUSEADDR`). Not async: a
+    /// literal address never blocks; a host name is resolved on this thread
+    /// and may block. Each resolved address is tried in turn. Needs a
+    /// runtime (it registers with the current one); panics outside one.
+    #[track_caller]
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let addrs = addr::resolve_now(&addr)?;
+        let io = addr::each(addrs, mio::net::TcpListener::bind)?;
+        TcpListener::from_mio(io)
+    }
+
+    /// Takes a std listener over (making it non-blocking). Needs a runtime.
+    #[track_caller]
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        TcpListener::from_mio(mio::net::TcpListener::from_std(listener))
+    }
+
+    #[track_caller]
+    fn from_mio(mut io: mio::net::TcpListener) -> io::Result<TcpListener> {
+        let reg = Registration::new(&mut io, mio::Interest::READABLE)?;
+        Ok(TcpListener { io, reg })
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// Several tasks may accept on one listener at once. An error such as
+    /// `EMFILE` is returned as is, and the queued connection stays queued: a
+    /// server should back off before it retries (see the [module docs](super)).
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (stream, peer) = self.reg.io(Direction::Read, || self.io.accept()).await?;
+        // The new stream joins the listener's runtime, whichever polls this.
+        Ok((
+            TcpStream {
+                inner: Stream::new_in(self.reg.reactor(), stream)?,
+            },
+            peer,
+        ))
+    }
+
+    /// The polling form of [`accept`](TcpListener::accept).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        match self.reg.poll_io(Direction::Read, cx, || self.io.accept()) {
+            Poll::Ready(Ok((stream, peer))) => Poll::Ready(
+                Stream::new_in(self.reg.reactor(), stream).map(|inner| (TcpStream { inner }, peer)),
+            ),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The address this listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.local_addr()
+    }
+}
+
+impl Drop for TcpListener {
+    fn drop(&mut self) {
+        let _ = self.reg.deregister(&mut self.io);
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.fmt(f)
+    }
+}
+
+/// A TCP connection.
+///
+/// Read and write it with the inherent futures (`read`, `write`,
+/// `write_all`, `read_exact`) or through `futures_io`'s `AsyncRead` and
+/// `AsyncWrite`, implemented for `TcpStream` and `&TcpStream`: a reader and
+/// a writer may use one stream at once.
+///
+/// ```
+/// use eddy::net::{TcpListener, TcpStream};
+///
+/// eddy::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let addr = listener.local_addr()?;
+///     eddy::spawn(async move {
+///         let (stream, _) = listener.accept().await?;
+///         let mut buf = [0; 5];
+///         stream.read_exact(&mut buf).await?;
+///         stream.write_all(&buf).await // echo
+///     });
+///     let stream = TcpStream::connect(addr).await?;
+///     stream.write_all(b"hello").await?;
+///     let mut buf = [0; 5];
+///     stream.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hello");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct TcpStream {
+    inner: Stream<mio::net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Connects to `addr`: a `SocketAddr`, `"host:port"`, `(host, port)`, a
+    /// slice of addresses (what std's `ToSocketAddrs` takes). A host name is
+    /// resolved on the blocking pool, never on the loop's thread, and each
+    /// address is tried in turn; the last error is returned if none works
+    /// (`ConnectionRefused` for a closed port). Needs a runtime.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last = None;
+        for addr in addr::resolve(&addr).await? {
+            match TcpStream::connect_one(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("resolve gives at least one address"))
+    }
+
+    /// A non-blocking connect: register, wait until writable, ask `SO_ERROR`.
+    async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+        let inner = Stream::new(mio::net::TcpStream::connect(addr)?)?;
+        loop {
+            inner.reg.clear_ready(Direction::Write);
+            inner.writable().await?;
+            if let Some(e) = inner.io.take_error()? {
+                return Err(e);
+            }
+            match inner.io.peer_addr() {
+                Ok(_) => return Ok(TcpStream { inner }),
+                // Not connected yet: the wake-up was early.
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Takes a std stream over (making it non-blocking). Needs a runtime.
+    #[track_caller]
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
+    }
+
+    #[track_caller]
+    fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            inner: Stream::new(stream)?,
+        })
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.io.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.io.local_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (no Nagle delay for small writes).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.inner.io.set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.inner.io.nodelay()
+    }
+}
+
+super::stream_common!(TcpStream);
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.io.fmt(f)
+    }
+}
