@@ -1,0 +1,2653 @@
+//! Integration tests for I/O (API.md, "I/O"): `eddy::net` (TCP, UDP and
+//! Unix-domain sockets) and `eddy::io::Async`.
+//!
+//! Tests that count the process's file descriptors, that need an fd number
+//! to be reused, or that lower `RLIMIT_NOFILE` run in a child process of
+//! their own (see `in_child_process`): the other tests of this file open and
+//! close descriptors on other threads of this process meanwhile.
+//!
+//! No test sleeps to wait for an event. A few sleep on eddy's timer to let
+//! time pass while they check that nothing happens (the loop does not spin).
+//!
+//! Not tested here: that the I/O types are `!Send` (a negative bound needs a
+//! compile-fail harness), and registering inside `Runtime::turn` (the crate
+//! has no `turn` yet; `block_on`, tasks and `Runtime::spawn` are covered).
+
+mod common;
+
+use std::cell::{Cell, RefCell};
+use std::fs::{self, File};
+use std::future::{Future, poll_fn};
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::Command;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use common::*;
+use eddy::Runtime;
+use eddy::io::Async;
+use eddy::net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
+use eddy::task::yield_now;
+use futures::FutureExt;
+use futures::channel::mpsc;
+use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use futures::stream::StreamExt;
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// `len` pseudo-random bytes (xorshift64*), a different sequence per seed.
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Asserts two byte strings are equal, naming the first difference rather
+/// than printing megabytes.
+#[track_caller]
+fn assert_same(got: &[u8], want: &[u8], what: &str) {
+    if got != want {
+        let at = got
+            .iter()
+            .zip(want)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(want.len()));
+        panic!(
+            "{what}: got {} bytes, expected {}; first difference at byte {at}",
+            got.len(),
+            want.len()
+        );
+    }
+}
+
+/// A connected pair of TCP streams on 127.0.0.1: (client, server side).
+async fn tcp_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let (client, accepted) = futures::join!(TcpStream::connect(addr), listener.accept());
+    let client = client.expect("connect");
+    let (server, peer) = accepted.expect("accept");
+    assert_eq!(peer, client.local_addr().unwrap());
+    (client, server)
+}
+
+/// Reads to end of stream through `futures_io::AsyncRead`.
+async fn read_to_end<R: AsyncRead + Unpin>(mut r: R) -> io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    r.read_to_end(&mut v).await?;
+    Ok(v)
+}
+
+/// Writes everything, flushes and closes through `futures_io::AsyncWrite`.
+async fn write_all_and_close<W: AsyncWrite + Unpin>(mut w: W, data: &[u8]) -> io::Result<()> {
+    w.write_all(data).await?;
+    w.flush().await?;
+    w.close().await
+}
+
+/// Reads to end of stream with the inherent `read` of a TCP stream.
+async fn tcp_read_to_end(s: &TcpStream) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0; 8192];
+    loop {
+        match s.read(&mut buf).await? {
+            0 => return Ok(out),
+            n => out.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// What a read or write on a reset connection may say.
+fn is_reset_like(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted
+    )
+}
+
+/// Makes the next `close` of a TCP socket send a reset (RST) instead of FIN.
+fn set_linger_zero(fd: RawFd) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads `size_of::<linger>()` bytes from a live local.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "setsockopt(SO_LINGER): {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// Whether `O_NONBLOCK` is set on `fd`.
+fn is_nonblocking(fd: RawFd) -> bool {
+    // SAFETY: F_GETFL only reads the descriptor's flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    assert!(flags >= 0, "fcntl: {}", io::Error::last_os_error());
+    flags & libc::O_NONBLOCK != 0
+}
+
+/// A pipe (read end, write end), both close-on-exec and blocking.
+fn pipe() -> (File, File) {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into the array we pass.
+    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(r, 0, "pipe2: {}", io::Error::last_os_error());
+    // SAFETY: both descriptors are fresh and owned by nobody else.
+    unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) }
+}
+
+/// A socket path in the temporary directory, unique to this process and
+/// call; the file is removed when this is dropped.
+struct SockPath(PathBuf);
+
+impl SockPath {
+    fn new(tag: &str) -> SockPath {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("eddy-net-{}-{n}-{tag}.sock", std::process::id()));
+        let _ = fs::remove_file(&path);
+        SockPath(path)
+    }
+}
+
+impl AsRef<Path> for SockPath {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for SockPath {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// A port of 127.0.0.1 that refuses connections. A socket stays bound to it
+/// without listening, so no other test can take the port meanwhile (which
+/// "bind, read the port, close" could not promise).
+struct ClosedPort {
+    _holder: OwnedFd,
+    addr: SocketAddr,
+}
+
+fn closed_port() -> ClosedPort {
+    // SAFETY: plain socket calls on a descriptor this function owns; the
+    // address structures are initialised and their true sizes passed.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
+        let holder = OwnedFd::from_raw_fd(fd);
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_addr.s_addr = u32::from(Ipv4Addr::LOCALHOST).to_be();
+        let mut len = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let r = libc::bind(fd, (&raw const sin).cast(), len);
+        assert_eq!(r, 0, "bind: {}", io::Error::last_os_error());
+        let r = libc::getsockname(fd, (&raw mut sin).cast(), &mut len);
+        assert_eq!(r, 0, "getsockname: {}", io::Error::last_os_error());
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, u16::from_be(sin.sin_port)));
+        ClosedPort {
+            _holder: holder,
+            addr,
+        }
+    }
+}
+
+/// The environment variable that tells a child process which test to run
+/// for real.
+const CHILD_ENV: &str = "EDDY_NET_TEST_CHILD";
+
+/// Runs `body` (under a watchdog of `limit`) in a fresh process that runs
+/// only the test `name`: the test binary re-executed with `--exact`. The
+/// parent checks that the child ran the test and passed, and shows its
+/// output otherwise.
+fn in_child_process(name: &str, limit: Duration, body: impl FnOnce() + Send + 'static) {
+    if std::env::var(CHILD_ENV).is_ok_and(|v| v == name) {
+        return watchdog(limit, body);
+    }
+    let name = name.to_string();
+    watchdog(limit + Duration::from_secs(10), move || {
+        let exe = std::env::current_exe().expect("current_exe");
+        let out = Command::new(exe)
+            .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, &name)
+            .output()
+            .expect("could not run the test binary as a child process");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "the child process running `{name}` failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            out.status
+        );
+    });
+}
+
+/// The open descriptors of this process: (number, what it points to).
+fn open_fds() -> Vec<(RawFd, String)> {
+    let mut fds: Vec<_> = fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let fd = entry.file_name().to_str()?.parse().ok()?;
+            let target = fs::read_link(entry.path())
+                .map_or_else(|_| "?".into(), |p| p.display().to_string());
+            Some((fd, target))
+        })
+        .collect();
+    fds.sort();
+    fds
+}
+
+#[track_caller]
+fn assert_same_fds(now: &[(RawFd, String)], before: &[(RawFd, String)], when: &str) {
+    let numbers = |v: &[(RawFd, String)]| v.iter().map(|(fd, _)| *fd).collect::<Vec<_>>();
+    if numbers(now) != numbers(before) {
+        let extra: Vec<_> = now.iter().filter(|e| !before.contains(e)).collect();
+        let missing: Vec<_> = before.iter().filter(|e| !now.contains(e)).collect();
+        panic!(
+            "{when}: {} descriptors open, {} expected\n  still open: {extra:?}\n  gone: {missing:?}",
+            now.len(),
+            before.len()
+        );
+    }
+}
+
+/// The lowest descriptor number not in use.
+fn lowest_free_fd() -> RawFd {
+    // A new descriptor always takes the lowest free number.
+    File::open("/dev/null").expect("/dev/null").as_raw_fd()
+}
+
+fn get_nofile() -> libc::rlimit {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    lim
+}
+
+fn set_nofile(lim: libc::rlimit) {
+    // SAFETY: setrlimit reads the struct we pass.
+    let r = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    assert_eq!(r, 0, "setrlimit: {}", io::Error::last_os_error());
+}
+
+/// Polls a future once with a no-op waker, outside any runtime.
+fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    Pin::new(f).poll(&mut cx)
+}
+
+// ---------------------------------------------------------------------------
+// Constructors need a runtime
+// ---------------------------------------------------------------------------
+
+#[track_caller]
+fn expect_outside_panic<T>(what: &str, result: Result<T, String>) {
+    match result {
+        Ok(_) => panic!("{what} did not panic outside a runtime"),
+        Err(msg) => assert!(
+            msg.contains("outside a runtime"),
+            "{what}: the panic message does not say it was called outside a runtime: {msg:?}"
+        ),
+    }
+}
+
+#[test]
+fn constructors_panic_outside_a_runtime() {
+    watchdog(LIMIT, || {
+        expect_outside_panic(
+            "TcpListener::bind",
+            catch(|| TcpListener::bind("127.0.0.1:0")),
+        );
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let std_stream = std::net::TcpStream::connect(addr).unwrap();
+        expect_outside_panic(
+            "TcpStream::from_std",
+            catch(|| TcpStream::from_std(std_stream)),
+        );
+        expect_outside_panic(
+            "TcpListener::from_std",
+            catch(|| TcpListener::from_std(std_listener)),
+        );
+        expect_outside_panic("UdpSocket::bind", catch(|| UdpSocket::bind("127.0.0.1:0")));
+        let std_udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        expect_outside_panic(
+            "UdpSocket::from_std",
+            catch(|| UdpSocket::from_std(std_udp)),
+        );
+        expect_outside_panic("UnixStream::pair", catch(UnixStream::pair));
+        let (x, _y) = std::os::unix::net::UnixStream::pair().unwrap();
+        expect_outside_panic("UnixStream::from_std", catch(|| UnixStream::from_std(x)));
+        let path = SockPath::new("outside");
+        expect_outside_panic("UnixListener::bind", catch(|| UnixListener::bind(&path)));
+        let (x, _y) = std::os::unix::net::UnixStream::pair().unwrap();
+        expect_outside_panic("Async::new", catch(|| Async::new(x)));
+        let (r, _w) = pipe();
+        expect_outside_panic("Async::new (pipe)", catch(|| Async::new(r)));
+
+        // `connect` is async: creating the future is fine anywhere, its
+        // first poll registers and needs a runtime.
+        let refused_later = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut connect = Box::pin(TcpStream::connect(refused_later.local_addr().unwrap()));
+        expect_outside_panic(
+            "TcpStream::connect (first poll)",
+            catch(move || poll_once(&mut connect).is_ready()),
+        );
+        let unix_path = SockPath::new("outside-connect");
+        let _unix_listener = std::os::unix::net::UnixListener::bind(&unix_path).unwrap();
+        let mut connect = Box::pin(UnixStream::connect(unix_path.0.clone()));
+        expect_outside_panic(
+            "UnixStream::connect (first poll)",
+            catch(move || poll_once(&mut connect).is_ready()),
+        );
+        // A future made outside works once awaited inside a runtime.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connect = TcpStream::connect(addr);
+        let stream = eddy::block_on(async move {
+            let stream = connect.await.expect("connect made outside, awaited inside");
+            stream.local_addr().unwrap()
+        });
+        assert_eq!(listener.accept().unwrap().1, stream);
+
+        // Between two `block_on` calls a runtime is not current either.
+        let rt = Runtime::new().unwrap();
+        rt.block_on(async {});
+        expect_outside_panic(
+            "TcpListener::bind between block_on calls",
+            catch(|| TcpListener::bind("127.0.0.1:0")),
+        );
+        // ... but a task spawned then registers fine when it runs.
+        let task =
+            rt.spawn(async { TcpListener::bind("127.0.0.1:0").map(|l| l.local_addr().unwrap()) });
+        let local = rt.block_on(task).unwrap().unwrap();
+        assert!(local.ip().is_loopback() && local.port() != 0);
+    });
+}
+
+#[test]
+fn constructors_work_inside_a_runtime_and_its_tasks() {
+    watchdog(LIMIT, || {
+        async fn make_all() -> io::Result<usize> {
+            let mut made = 0;
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            let addr = listener.local_addr()?;
+            made += 1;
+            let from_std = TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0")?)?;
+            assert!(from_std.local_addr()?.port() != 0);
+            made += 1;
+            let (client, accepted) = futures::join!(TcpStream::connect(addr), listener.accept());
+            let (client, (server, _)) = (client?, accepted?);
+            assert_eq!(client.peer_addr()?, server.local_addr()?);
+            made += 2;
+            let std_client = std::net::TcpStream::connect(addr)?;
+            let from_std = TcpStream::from_std(std_client)?;
+            let (accepted, _) = listener.accept().await?;
+            assert_eq!(from_std.local_addr()?, accepted.peer_addr()?);
+            made += 2;
+            let udp = UdpSocket::bind("127.0.0.1:0")?;
+            let udp2 = UdpSocket::from_std(std::net::UdpSocket::bind("127.0.0.1:0")?)?;
+            udp.send_to(b"hi", udp2.local_addr()?).await?;
+            let mut buf = [0; 4];
+            assert_eq!(udp2.recv_from(&mut buf).await?, (2, udp.local_addr()?));
+            made += 2;
+            let (a, b) = UnixStream::pair()?;
+            a.write_all(b"x").await?;
+            b.read_exact(&mut buf[..1]).await?;
+            made += 2;
+            let path = SockPath::new("inside");
+            let unix_listener = UnixListener::bind(&path)?;
+            let (c, accepted) =
+                futures::join!(UnixStream::connect(&path.0), unix_listener.accept());
+            let (_c, _s) = (c?, accepted?);
+            made += 3;
+            let (x, _y) = std::os::unix::net::UnixStream::pair()?;
+            let _x = Async::new(x)?;
+            made += 1;
+            Ok(made)
+        }
+
+        // Inside `block_on`.
+        assert_eq!(eddy::block_on(make_all()).unwrap(), 14);
+        // Inside a task.
+        let made = eddy::block_on(async { eddy::spawn(make_all()).await.unwrap() });
+        assert_eq!(made.unwrap(), 14);
+        // Inside a task spawned with `Runtime::spawn` before the loop runs.
+        let rt = Runtime::new().unwrap();
+        let task = rt.spawn(make_all());
+        assert_eq!(rt.block_on(task).unwrap().unwrap(), 14);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// TCP: many clients, big transfers
+// ---------------------------------------------------------------------------
+
+#[test]
+fn echo_server_with_1000_concurrent_clients() {
+    watchdog(Duration::from_secs(30), || {
+        const CLIENTS: usize = 1000;
+        // At most this many connections wait in the listen queue at once:
+        // some kernels cap the backlog near 128 (gVisor does) and drop or
+        // reset what overflows, whatever `listen` asked for.
+        const HANDSHAKES: usize = 64;
+        let rt = Runtime::new().unwrap();
+        let (accepted, server_errors) = rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let accepted = Rc::new(Cell::new(0usize));
+            let server_errors: Rc<RefCell<Vec<io::Error>>> = Rc::default();
+            // A counting semaphore: a client takes a permit before it
+            // connects, the server gives one back per accepted connection.
+            let (permit_tx, permit_rx) = async_channel::bounded::<()>(HANDSHAKES);
+            let server = eddy::spawn({
+                let (accepted, server_errors) = (accepted.clone(), server_errors.clone());
+                async move {
+                    loop {
+                        let (stream, _) = match listener.accept().await {
+                            Ok(conn) => conn,
+                            Err(e) => {
+                                server_errors.borrow_mut().push(e);
+                                continue;
+                            }
+                        };
+                        permit_rx.recv().await.unwrap();
+                        accepted.set(accepted.get() + 1);
+                        let server_errors = server_errors.clone();
+                        // One task per connection: echo until end of stream.
+                        eddy::spawn(async move {
+                            let echo = async {
+                                let mut buf = vec![0; 1500];
+                                loop {
+                                    match stream.read(&mut buf).await? {
+                                        0 => break,
+                                        n => stream.write_all(&buf[..n]).await?,
+                                    }
+                                }
+                                stream.shutdown(Shutdown::Write)
+                            };
+                            if let Err(e) = echo.await {
+                                server_errors.borrow_mut().push(e);
+                            }
+                        });
+                    }
+                }
+            });
+            // Every client holds its connection open until all have had
+            // their echo: 1000 connections open at once.
+            let (all_done_tx, all_done_rx) = futures::channel::oneshot::channel::<()>();
+            let all_done = all_done_rx.shared();
+            let (echoed_tx, mut echoed_rx) = mpsc::unbounded::<io::Result<()>>();
+            let clients: Vec<_> = (0..CLIENTS)
+                .map(|i| {
+                    let (permit_tx, all_done, echoed_tx) =
+                        (permit_tx.clone(), all_done.clone(), echoed_tx.clone());
+                    eddy::spawn(async move {
+                        // A distinct message of 2 to 6 KB per client.
+                        let msg = pattern(2048 + (i * 37) % 4096, i as u64);
+                        let echo = async {
+                            permit_tx.send(()).await.unwrap();
+                            let stream = TcpStream::connect(addr).await?;
+                            stream.write_all(&msg).await?;
+                            let mut back = vec![0; msg.len()];
+                            stream.read_exact(&mut back).await?;
+                            Ok::<_, io::Error>((stream, back))
+                        };
+                        let (stream, back) = match echo.await {
+                            Ok(echoed) => echoed,
+                            Err(e) => {
+                                echoed_tx
+                                    .unbounded_send(Err(io::Error::new(
+                                        e.kind(),
+                                        format!("client {i}: {e}"),
+                                    )))
+                                    .unwrap();
+                                return Err(e);
+                            }
+                        };
+                        echoed_tx.unbounded_send(Ok(())).unwrap();
+                        let _ = all_done.await;
+                        // Then end of stream both ways.
+                        stream.shutdown(Shutdown::Write)?;
+                        let rest = tcp_read_to_end(&stream).await?;
+                        Ok::<_, io::Error>((back, rest, msg))
+                    })
+                })
+                .collect();
+            for _ in 0..CLIENTS {
+                echoed_rx.next().await.unwrap().unwrap();
+            }
+            assert_eq!(accepted.get(), CLIENTS);
+            all_done_tx.send(()).unwrap();
+            for (i, client) in clients.into_iter().enumerate() {
+                let (back, rest, msg) = client
+                    .await
+                    .expect("client task failed")
+                    .unwrap_or_else(|e| panic!("client {i}: {e}"));
+                assert_same(&back, &msg, &format!("echo to client {i}"));
+                assert!(
+                    rest.is_empty(),
+                    "client {i}: {} bytes after the echo",
+                    rest.len()
+                );
+            }
+            // The connection tasks ended with their connections.
+            assert_eq!(rt.metrics().tasks_alive, 1, "only the accept loop is left");
+            server.abort();
+            (accepted.get(), server_errors.take())
+        });
+        assert_eq!(accepted, CLIENTS);
+        assert!(server_errors.is_empty(), "server errors: {server_errors:?}");
+        assert_eq!(
+            rt.metrics().tasks_alive,
+            0,
+            "every connection task finished"
+        );
+    });
+}
+
+#[test]
+fn ten_megabytes_each_way_with_write_all_and_read_exact() {
+    watchdog(Duration::from_secs(30), || {
+        const LEN: usize = 10 << 20;
+        eddy::block_on(async {
+            let (a, b) = tcp_pair().await;
+            let (a, b) = (Rc::new(a), Rc::new(b));
+            let a_to_b = Rc::new(pattern(LEN, 1));
+            let b_to_a = Rc::new(pattern(LEN, 2));
+            let writer = |s: Rc<TcpStream>, data: Rc<Vec<u8>>| {
+                eddy::spawn(async move {
+                    s.write_all(&data).await?;
+                    s.shutdown(Shutdown::Write)
+                })
+            };
+            let reader = |s: Rc<TcpStream>| {
+                eddy::spawn(async move {
+                    let mut buf = vec![0; LEN];
+                    s.read_exact(&mut buf).await?;
+                    // Then end of stream, for good.
+                    let mut extra = [0; 16];
+                    assert_eq!(s.read(&mut extra).await?, 0);
+                    assert_eq!(s.read(&mut extra).await?, 0);
+                    // `read_exact` past the end says UnexpectedEof.
+                    let err = s.read_exact(&mut extra).await.unwrap_err();
+                    assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
+                    Ok::<_, io::Error>(buf)
+                })
+            };
+            let wa = writer(a.clone(), a_to_b.clone());
+            let wb = writer(b.clone(), b_to_a.clone());
+            let ra = reader(a.clone());
+            let rb = reader(b.clone());
+            wa.await.unwrap().unwrap();
+            wb.await.unwrap().unwrap();
+            assert_same(&rb.await.unwrap().unwrap(), &a_to_b, "a to b");
+            assert_same(&ra.await.unwrap().unwrap(), &b_to_a, "b to a");
+        });
+    });
+}
+
+#[test]
+fn ten_megabytes_each_way_through_the_futures_io_traits() {
+    watchdog(Duration::from_secs(30), || {
+        const LEN: usize = 10 << 20;
+        eddy::block_on(async {
+            let (a, b) = tcp_pair().await;
+            let a = Rc::new(a);
+            let a_to_b = Rc::new(pattern(LEN, 3));
+            let b_to_a = Rc::new(pattern(LEN, 4));
+            // Side a through `&TcpStream` from two tasks.
+            let wa = eddy::spawn({
+                let (a, data) = (a.clone(), a_to_b.clone());
+                async move { write_all_and_close(&*a, &data).await }
+            });
+            let ra = eddy::spawn({
+                let a = a.clone();
+                async move { read_to_end(&*a).await }
+            });
+            // Side b owned, split in two halves (the impls for `TcpStream`).
+            let (mut rb, wb) = b.split();
+            let wb = eddy::spawn({
+                let data = b_to_a.clone();
+                async move { write_all_and_close(wb, &data).await }
+            });
+            let rb = eddy::spawn(async move {
+                // Odd-sized reads, to cut the stream at odd places.
+                let mut got = Vec::with_capacity(LEN);
+                let mut buf = vec![0; 7919];
+                loop {
+                    match rb.read(&mut buf).await? {
+                        0 => break,
+                        n => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                Ok::<_, io::Error>(got)
+            });
+            wa.await.unwrap().unwrap();
+            wb.await.unwrap().unwrap();
+            assert_same(&rb.await.unwrap().unwrap(), &a_to_b, "a to b");
+            assert_same(&ra.await.unwrap().unwrap(), &b_to_a, "b to a");
+        });
+    });
+}
+
+#[test]
+fn vectored_writes_and_reads_through_the_traits() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (mut a, mut b) = tcp_pair().await;
+            let parts = [&b"alpha "[..], b"", b"beta ", b"gamma"];
+            let slices: Vec<_> = parts.iter().map(|p| io::IoSlice::new(p)).collect();
+            let n = a.write_vectored(&slices).await.unwrap();
+            assert!(n > 0 && n <= 16);
+            let rest = &b"alpha beta gamma"[n..];
+            a.write_all(rest).await.unwrap();
+            a.close().await.unwrap();
+            let mut got = String::new();
+            b.read_to_string(&mut got).await.unwrap();
+            assert_eq!(got, "alpha beta gamma");
+            // An empty read or write completes at once with 0.
+            assert_eq!(AsyncReadExt::read(&mut b, &mut []).await.unwrap(), 0);
+            assert_eq!(b.write(&[]).await.unwrap(), 0);
+            assert_eq!(AsyncWriteExt::write(&mut b, &[]).await.unwrap(), 0);
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Half-close, resets, refused connections
+// ---------------------------------------------------------------------------
+
+#[test]
+fn shutdown_write_gives_the_peer_eof_and_the_other_direction_still_works() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (a, b) = tcp_pair().await;
+            let b = Rc::new(b);
+            // A reader already waiting is woken by the end of stream.
+            let waiting = eddy::spawn({
+                let b = b.clone();
+                async move {
+                    let mut buf = vec![0; 64];
+                    let mut got = Vec::new();
+                    loop {
+                        match b.read(&mut buf).await? {
+                            0 => return Ok::<_, io::Error>(got),
+                            n => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                }
+            });
+            yield_now().await;
+            assert!(!waiting.is_finished());
+            a.write_all(b"last words").await.unwrap();
+            a.shutdown(Shutdown::Write).unwrap();
+            assert_eq!(waiting.await.unwrap().unwrap(), b"last words");
+            // The end of stream stays.
+            let mut buf = [0; 8];
+            assert_eq!(b.read(&mut buf).await.unwrap(), 0);
+            assert_eq!(b.read(&mut buf).await.unwrap(), 0);
+            // The other direction still works.
+            b.write_all(b"reply").await.unwrap();
+            a.read_exact(&mut buf[..5]).await.unwrap();
+            assert_eq!(&buf[..5], b"reply");
+            // Writing on the shut half is an error, not a panic.
+            let err = a.write(b"more").await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::BrokenPipe, "{err}");
+            // Now b shuts down too: a reads its end of stream.
+            b.shutdown(Shutdown::Write).unwrap();
+            assert_eq!(a.read(&mut buf).await.unwrap(), 0);
+            // `Shutdown::Read` and `Both` are accepted as well.
+            let (c, d) = tcp_pair().await;
+            c.shutdown(Shutdown::Read).unwrap();
+            c.write_all(b"still writable").await.unwrap();
+            let mut buf = [0; 14];
+            d.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"still writable");
+            c.shutdown(Shutdown::Both).unwrap();
+            assert_eq!(d.read(&mut buf).await.unwrap(), 0);
+        });
+    });
+}
+
+/// Reads the 3 bytes "abc" with a 64-byte buffer (a short read), then
+/// reads again: that read must see the end of stream. A bound of 5 s turns
+/// a lost wake-up into a clear failure instead of a hang.
+async fn read_short_then_eof<S: AsyncRead + Unpin>(what: &'static str, mut s: S) {
+    let mut buf = [0; 64];
+    let n = s.read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"abc", "{what}");
+    let eof = eddy::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await;
+    let n = eof.unwrap_or_else(|_| lost_eof(what));
+    assert_eq!(n.unwrap(), 0, "{what}");
+}
+
+fn lost_eof(what: &str) -> ! {
+    panic!(
+        "{what}: the end of stream that came with the last data was never seen: \
+         the read after a short read waited 5 s for a readiness edge"
+    )
+}
+
+#[test]
+fn end_of_stream_that_arrives_with_the_last_data_is_seen() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            // The reader waits first (its stream is known not readable);
+            // then the data and the end of stream arrive together, before
+            // the loop next polls the OS: one readiness event carries both.
+            let (a, b) = tcp_pair().await;
+            let reader = eddy::spawn(async move {
+                let mut buf = [0; 64];
+                assert_eq!(b.read(&mut buf).await.unwrap(), 3);
+                let eof = eddy::time::timeout(Duration::from_secs(5), b.read(&mut buf)).await;
+                let n = eof.unwrap_or_else(|_| lost_eof("TCP, inherent read"));
+                assert_eq!(n.unwrap(), 0);
+            });
+            yield_now().await;
+            a.write_all(b"abc").await.unwrap();
+            a.shutdown(Shutdown::Write).unwrap();
+            reader.await.unwrap();
+
+            let (a, b) = tcp_pair().await;
+            let reader = eddy::spawn(async move {
+                read_short_then_eof("TCP, AsyncRead for &TcpStream", &b).await
+            });
+            yield_now().await;
+            a.write_all(b"abc").await.unwrap();
+            drop(a);
+            reader.await.unwrap();
+
+            let (a, b) = UnixStream::pair().unwrap();
+            let reader = eddy::spawn(read_short_then_eof("Unix, AsyncRead for UnixStream", b));
+            yield_now().await;
+            a.write_all(b"abc").await.unwrap();
+            a.shutdown(Shutdown::Write).unwrap();
+            reader.await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn poll_close_shuts_down_the_write_half() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            // Through `TcpStream` itself.
+            let (mut a, b) = tcp_pair().await;
+            a.write_all(b"bye").await.unwrap();
+            AsyncWriteExt::close(&mut a).await.unwrap();
+            assert_eq!(tcp_read_to_end(&b).await.unwrap(), b"bye");
+            b.write_all(b"still here").await.unwrap();
+            let mut buf = [0; 10];
+            AsyncReadExt::read_exact(&mut a, &mut buf).await.unwrap();
+            assert_eq!(&buf, b"still here");
+
+            // Through `&TcpStream`.
+            let (c, d) = tcp_pair().await;
+            let mut c_ref = &c;
+            AsyncWriteExt::close(&mut c_ref).await.unwrap();
+            assert_eq!(d.read(&mut buf).await.unwrap(), 0);
+            d.write_all(b"ok").await.unwrap();
+            c.read_exact(&mut buf[..2]).await.unwrap();
+            assert_eq!(&buf[..2], b"ok");
+
+            // Unix streams, both ways.
+            let (mut e, f) = UnixStream::pair().unwrap();
+            AsyncWriteExt::close(&mut e).await.unwrap();
+            assert_eq!(f.read(&mut buf).await.unwrap(), 0);
+            let mut f_ref = &f;
+            f.write_all(b"hi").await.unwrap();
+            AsyncWriteExt::close(&mut f_ref).await.unwrap();
+            assert_eq!(read_to_end(&mut e).await.unwrap(), b"hi");
+        });
+    });
+}
+
+#[test]
+fn a_peer_reset_wakes_a_waiting_reader_with_an_error() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let server = Rc::new(server);
+            let reader = eddy::spawn({
+                let server = server.clone();
+                async move { server.read(&mut [0; 64]).await }
+            });
+            yield_now().await;
+            assert!(!reader.is_finished(), "nothing was sent yet");
+            set_linger_zero(client.as_raw_fd());
+            drop(client); // sends RST
+            let err = reader.await.unwrap().expect_err("read after a reset");
+            assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+            // Afterwards: writes fail, reads end; nothing panics or hangs.
+            for _ in 0..3 {
+                let err = server
+                    .write(b"anyone?")
+                    .await
+                    .expect_err("write after a reset");
+                assert!(is_reset_like(&err), "{err}");
+            }
+            match server.read(&mut [0; 64]).await {
+                Ok(n) => assert_eq!(n, 0),
+                Err(e) => assert!(is_reset_like(&e), "{e}"),
+            }
+            let err = server.write_all(&[7; 100_000]).await.unwrap_err();
+            assert!(is_reset_like(&err), "{err}");
+        });
+    });
+}
+
+#[test]
+fn writing_to_a_peer_that_closed_with_unread_data_errors() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (a, b) = tcp_pair().await;
+            a.write_all(b"xy").await.unwrap();
+            // b has the data (it read one byte of it), then closes with one
+            // byte unread: the kernel answers with a reset.
+            let mut one = [0; 1];
+            b.read_exact(&mut one).await.unwrap();
+            drop(b);
+            // The reset arrives: a read says so.
+            let err = a
+                .read(&mut [0; 16])
+                .await
+                .expect_err("read after the peer reset");
+            assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+            // Then every write fails, a big one too.
+            let err = a.write_all(&pattern(1 << 20, 9)).await.unwrap_err();
+            assert!(is_reset_like(&err), "{err}");
+            let err = a.write(b"z").await.unwrap_err();
+            assert!(is_reset_like(&err), "{err}");
+            // And through the traits.
+            let mut a_ref = &a;
+            let err = AsyncWriteExt::write_all(&mut a_ref, b"z")
+                .await
+                .unwrap_err();
+            assert!(is_reset_like(&err), "{err}");
+        });
+    });
+}
+
+#[test]
+fn connecting_to_a_closed_port_is_refused() {
+    watchdog(LIMIT, || {
+        let closed = closed_port();
+        let port = closed.addr.port();
+        let rt = Runtime::new().unwrap();
+        rt.block_on(async {
+            // Another task keeps running while the names are resolved.
+            let ticks = Rc::new(Cell::new(0u64));
+            let ticker = eddy::spawn({
+                let ticks = ticks.clone();
+                async move {
+                    loop {
+                        ticks.set(ticks.get() + 1);
+                        yield_now().await;
+                    }
+                }
+            });
+            let err = TcpStream::connect(closed.addr).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+            let err = TcpStream::connect(("127.0.0.1", port)).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+            let spawned = rt.metrics().tasks_spawned;
+            let before = ticks.get();
+            let err = TcpStream::connect(("localhost", port)).await.unwrap_err();
+            assert_eq!(
+                err.kind(),
+                ErrorKind::ConnectionRefused,
+                "(\"localhost\", port): {err}"
+            );
+            let err = TcpStream::connect(format!("localhost:{port}"))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                ErrorKind::ConnectionRefused,
+                "\"localhost:{port}\": {err}"
+            );
+            let name = format!("localhost:{port}");
+            let err = TcpStream::connect(name.as_str()).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "&str: {err}");
+            assert!(
+                ticks.get() > before,
+                "the loop ran other tasks while names were resolved"
+            );
+            assert!(
+                rt.metrics().tasks_spawned >= spawned + 3,
+                "each host name is resolved on the blocking pool"
+            );
+            ticker.abort();
+        });
+    });
+}
+
+#[test]
+fn connect_resolves_host_names_off_the_loop_and_literals_at_once() {
+    watchdog(LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let port = addr.port();
+            let acceptor = eddy::spawn(async move {
+                let mut peers = Vec::new();
+                loop {
+                    let (s, peer) = listener.accept().await.unwrap();
+                    s.write_all(b"!").await.unwrap();
+                    peers.push(peer);
+                }
+            });
+            // Literal addresses in every form: no blocking-pool task.
+            let spawned = rt.metrics().tasks_spawned;
+            let v4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+            let literal = [
+                TcpStream::connect(addr).await,
+                TcpStream::connect(v4).await,
+                TcpStream::connect(&addr).await,
+                TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await,
+                TcpStream::connect((IpAddr::from(Ipv4Addr::LOCALHOST), port)).await,
+                TcpStream::connect(("127.0.0.1", port)).await,
+                TcpStream::connect((String::from("127.0.0.1"), port)).await,
+                TcpStream::connect(format!("127.0.0.1:{port}")).await,
+                TcpStream::connect(format!("127.0.0.1:{port}").as_str()).await,
+                TcpStream::connect(&[addr][..]).await,
+            ];
+            assert_eq!(
+                rt.metrics().tasks_spawned,
+                spawned,
+                "literal addresses resolve on the loop"
+            );
+            for (i, s) in literal.into_iter().enumerate() {
+                let s = s.unwrap_or_else(|e| panic!("literal form {i}: {e}"));
+                assert_eq!(s.peer_addr().unwrap(), addr);
+                let mut b = [0; 1];
+                s.read_exact(&mut b).await.unwrap();
+            }
+            // Host names: resolved on the blocking pool, then connected.
+            let named = [
+                TcpStream::connect(("localhost", port)).await,
+                TcpStream::connect((String::from("localhost"), port)).await,
+                TcpStream::connect(format!("localhost:{port}")).await,
+            ];
+            assert!(rt.metrics().tasks_spawned >= spawned + 3);
+            for s in named {
+                let s = s.expect("connect through \"localhost\"");
+                assert_eq!(s.peer_addr().unwrap(), addr);
+                let mut b = [0; 1];
+                s.read_exact(&mut b).await.unwrap();
+                assert_eq!(&b, b"!");
+            }
+            // Errors in names come back as errors.
+            let err = TcpStream::connect("no port here").await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+            let err = TcpStream::connect(&[] as &[SocketAddr]).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+            // `bind` takes a host name too (resolved on this thread).
+            let named_listener = TcpListener::bind("localhost:0").unwrap();
+            assert!(named_listener.local_addr().unwrap().ip().is_loopback());
+            let named_udp = UdpSocket::bind(("localhost", 0)).unwrap();
+            assert!(named_udp.local_addr().unwrap().ip().is_loopback());
+            acceptor.abort();
+        });
+    });
+}
+
+#[test]
+fn connect_tries_each_address_in_turn() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let closed = closed_port();
+            let closed2 = closed_port();
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let good = listener.local_addr().unwrap();
+            let addrs = [closed.addr, good];
+            let (stream, accepted) =
+                futures::join!(TcpStream::connect(&addrs[..]), listener.accept());
+            let stream = stream.expect("the second address works");
+            assert_eq!(stream.peer_addr().unwrap(), good);
+            assert_eq!(accepted.unwrap().1, stream.local_addr().unwrap());
+            // None works: the last error.
+            let err = TcpStream::connect(&[closed.addr, closed2.addr][..])
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+            // `bind` also tries each address: the first is taken.
+            let taken = listener.local_addr().unwrap();
+            let free = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+            let second = TcpListener::bind(&[taken, free][..])
+                .expect("bind falls back to the second address");
+            assert_ne!(second.local_addr().unwrap(), taken);
+        });
+    });
+}
+
+#[test]
+fn os_errors_come_back_as_io_errors() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let err = TcpListener::bind(listener.local_addr().unwrap()).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+            let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let err = UdpSocket::bind(udp.local_addr().unwrap()).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+            let err = TcpListener::bind(&[] as &[SocketAddr]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+            let err = UdpSocket::bind("not an address").unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+            let path = SockPath::new("in-use");
+            let _unix = UnixListener::bind(&path).unwrap();
+            let err = UnixListener::bind(&path).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+            // A UDP socket that is not connected has no peer.
+            assert!(udp.peer_addr().is_err());
+            let err = udp.send(b"nowhere").await.unwrap_err();
+            assert!(
+                matches!(
+                    err.kind(),
+                    ErrorKind::NotConnected | ErrorKind::InvalidInput
+                ) || err.raw_os_error() == Some(libc::EDESTADDRREQ),
+                "{err}"
+            );
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// TCP accessors and from_std
+// ---------------------------------------------------------------------------
+
+#[test]
+fn tcp_addresses_nodelay_and_from_std() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (a, b) = tcp_pair().await;
+            assert_eq!(a.peer_addr().unwrap(), b.local_addr().unwrap());
+            assert_eq!(a.local_addr().unwrap(), b.peer_addr().unwrap());
+            assert!(a.local_addr().unwrap().ip().is_loopback());
+            a.set_nodelay(true).unwrap();
+            assert!(a.nodelay().unwrap());
+            a.set_nodelay(false).unwrap();
+            assert!(!a.nodelay().unwrap());
+            assert!(is_nonblocking(a.as_raw_fd()) && is_nonblocking(b.as_raw_fd()));
+            let _ = format!("{a:?} {b:?}");
+
+            // TcpListener::from_std: non-blocking, same address, accepts.
+            let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = std_listener.local_addr().unwrap();
+            let listener = TcpListener::from_std(std_listener).unwrap();
+            assert_eq!(listener.local_addr().unwrap(), addr);
+            assert!(is_nonblocking(listener.as_raw_fd()));
+            let _ = format!("{listener:?}");
+            // An accept waits (the loop goes on) until a client comes.
+            let acceptor = eddy::spawn(async move {
+                let (s, peer) = listener.accept().await?;
+                s.write_all(b"welcome").await?;
+                Ok::<_, io::Error>((s, peer))
+            });
+            yield_now().await;
+            assert!(!acceptor.is_finished());
+
+            // TcpStream::from_std: a blocking std stream becomes non-blocking;
+            // its reads wait in the loop, not in the kernel.
+            let std_stream = std::net::TcpStream::connect(addr).unwrap();
+            let stream = TcpStream::from_std(std_stream).unwrap();
+            assert!(is_nonblocking(stream.as_raw_fd()));
+            let (server_side, peer) = acceptor.await.unwrap().unwrap();
+            assert_eq!(peer, stream.local_addr().unwrap());
+            assert_eq!(stream.peer_addr().unwrap(), addr);
+            let mut buf = [0; 7];
+            stream.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"welcome");
+            let stream = Rc::new(stream);
+            let waiting = eddy::spawn({
+                let stream = stream.clone();
+                async move {
+                    let mut buf = [0; 4];
+                    stream.read_exact(&mut buf).await.map(|()| buf)
+                }
+            });
+            yield_now().await;
+            assert!(
+                !waiting.is_finished(),
+                "the read waits without blocking the loop"
+            );
+            server_side.write_all(b"ping").await.unwrap();
+            assert_eq!(&waiting.await.unwrap().unwrap(), b"ping");
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Several tasks on one object
+// ---------------------------------------------------------------------------
+
+#[test]
+fn several_tasks_accept_on_one_listener() {
+    watchdog(LIMIT, || {
+        const ACCEPTORS: usize = 4;
+        const EACH: usize = 5;
+        eddy::block_on(async {
+            let listener = Rc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+            let addr = listener.local_addr().unwrap();
+            // Each acceptor takes exactly EACH connections, then ends. Were a
+            // readiness edge to wake only one waiting acceptor, the others
+            // would wait forever once it had its share (and the watchdog
+            // would fail the test).
+            let acceptors: Vec<_> = (0..ACCEPTORS)
+                .map(|_| {
+                    let listener = listener.clone();
+                    eddy::spawn(async move {
+                        let mut ids = Vec::new();
+                        for _ in 0..EACH {
+                            let (s, _) = listener.accept().await?;
+                            let mut id = [0; 1];
+                            s.read_exact(&mut id).await?;
+                            ids.push(id[0]);
+                            yield_now().await;
+                        }
+                        Ok::<_, io::Error>(ids)
+                    })
+                })
+                .collect();
+            // All of them wait before the first client comes.
+            for _ in 0..3 {
+                yield_now().await;
+            }
+            assert!(acceptors.iter().all(|a| !a.is_finished()));
+            let clients = futures::future::join_all((0..ACCEPTORS * EACH).map(|i| async move {
+                let s = TcpStream::connect(addr).await?;
+                s.write_all(&[i as u8]).await?;
+                Ok::<_, io::Error>(s)
+            }))
+            .await;
+            let _clients: Vec<_> = clients.into_iter().map(Result::unwrap).collect();
+            let mut all = Vec::new();
+            for a in acceptors {
+                let ids = a.await.unwrap().unwrap();
+                assert_eq!(ids.len(), EACH);
+                all.extend(ids);
+            }
+            all.sort_unstable();
+            assert_eq!(all, (0..(ACCEPTORS * EACH) as u8).collect::<Vec<_>>());
+
+            // The same through `poll_accept`, whose wakers are kept per task.
+            let pollers: Vec<_> = (0..3)
+                .map(|_| {
+                    let listener = listener.clone();
+                    eddy::spawn(async move {
+                        let mut n = 0;
+                        for _ in 0..2 {
+                            let (s, _) = poll_fn(|cx| listener.poll_accept(cx)).await?;
+                            drop(s);
+                            n += 1;
+                        }
+                        Ok::<_, io::Error>(n)
+                    })
+                })
+                .collect();
+            for _ in 0..3 {
+                yield_now().await;
+            }
+            assert!(pollers.iter().all(|p| !p.is_finished()));
+            let clients = futures::future::join_all((0..6).map(|_| TcpStream::connect(addr))).await;
+            assert!(clients.iter().all(Result::is_ok));
+            for p in pollers {
+                assert_eq!(p.await.unwrap().unwrap(), 2);
+            }
+        });
+    });
+}
+
+#[test]
+fn two_tasks_read_the_same_stream() {
+    watchdog(LIMIT, || {
+        const LEN: usize = 64 * 1024;
+        eddy::block_on(async {
+            let (a, b) = tcp_pair().await;
+            let a = Rc::new(a);
+            // Every read's bytes, in the order the reads completed: reads
+            // run on one thread, so this is the order of the stream.
+            let log: Rc<RefCell<Vec<u8>>> = Rc::default();
+            let readers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (a, log) = (a.clone(), log.clone());
+                    eddy::spawn(async move {
+                        let mut mine = 0;
+                        let mut buf = [0; 100];
+                        loop {
+                            let n = a.read(&mut buf).await?;
+                            if n == 0 {
+                                return Ok::<_, io::Error>(mine);
+                            }
+                            log.borrow_mut().extend_from_slice(&buf[..n]);
+                            mine += n;
+                            yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            yield_now().await;
+            assert!(readers.iter().all(|r| !r.is_finished()));
+            let data = pattern(LEN, 5);
+            b.write_all(&data).await.unwrap();
+            b.shutdown(Shutdown::Write).unwrap();
+            let mut counts = Vec::new();
+            for r in readers {
+                counts.push(r.await.unwrap().unwrap());
+            }
+            assert_eq!(counts.iter().sum::<usize>(), LEN, "{counts:?}");
+            assert!(
+                counts.iter().all(|&n| n > 0),
+                "each reader got some bytes: {counts:?}"
+            );
+            assert_same(&log.borrow(), &data, "the bytes both readers got, in order");
+        });
+    });
+}
+
+/// An echo task: copies what it reads back until end of stream, then shuts
+/// down its write half.
+fn spawn_echo(s: TcpStream) -> eddy::JoinHandle<io::Result<usize>> {
+    eddy::spawn(async move {
+        let mut total = 0;
+        let mut buf = vec![0; 16 * 1024];
+        loop {
+            match s.read(&mut buf).await? {
+                0 => break,
+                n => {
+                    s.write_all(&buf[..n]).await?;
+                    total += n;
+                }
+            }
+        }
+        s.shutdown(Shutdown::Write)?;
+        Ok(total)
+    })
+}
+
+#[test]
+fn one_stream_read_and_written_by_two_tasks_at_once() {
+    watchdog(Duration::from_secs(20), || {
+        const LEN: usize = 1 << 20;
+        for through_traits in [false, true] {
+            eddy::block_on(async {
+                let (a, b) = tcp_pair().await;
+                let echo = spawn_echo(b);
+                let a = Rc::new(a);
+                let data = Rc::new(pattern(LEN, 6));
+                // 1 MB is far more than the socket buffers hold: the writer
+                // and the reader must make progress at the same time.
+                let writer = eddy::spawn({
+                    let (a, data) = (a.clone(), data.clone());
+                    async move {
+                        if through_traits {
+                            write_all_and_close(&*a, &data).await
+                        } else {
+                            a.write_all(&data).await?;
+                            a.shutdown(Shutdown::Write)
+                        }
+                    }
+                });
+                let reader = eddy::spawn({
+                    let a = a.clone();
+                    async move {
+                        if through_traits {
+                            read_to_end(&*a).await
+                        } else {
+                            let mut buf = vec![0; LEN];
+                            a.read_exact(&mut buf).await?;
+                            assert_eq!(a.read(&mut [0; 8]).await?, 0);
+                            Ok(buf)
+                        }
+                    }
+                });
+                writer.await.unwrap().unwrap();
+                assert_same(&reader.await.unwrap().unwrap(), &data, "echoed");
+                assert_eq!(echo.await.unwrap().unwrap(), LEN);
+            });
+        }
+    });
+}
+
+#[test]
+fn a_cancelled_wait_leaves_nothing_behind() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (a, b) = tcp_pair().await;
+            let b = Rc::new(b);
+            let mut buf = [0; 16];
+            // Waits polled once and dropped (a no-op waker is left behind).
+            assert!(b.read(&mut buf).now_or_never().is_none());
+            assert!(b.readable().now_or_never().is_none());
+            assert!(
+                AsyncReadExt::read(&mut &*b, &mut buf)
+                    .now_or_never()
+                    .is_none()
+            );
+            // A task whose read waits is aborted; the next one to wait is
+            // the one woken.
+            let read_task = |b: Rc<TcpStream>| {
+                eddy::spawn(async move {
+                    let mut buf = [0; 16];
+                    let n = b.read(&mut buf).await?;
+                    Ok::<_, io::Error>(buf[..n].to_vec())
+                })
+            };
+            let first = read_task(b.clone());
+            let second = read_task(b.clone());
+            let third = read_task(b.clone());
+            yield_now().await;
+            first.abort();
+            third.abort();
+            let fourth = read_task(b.clone());
+            yield_now().await;
+            a.write_all(b"data").await.unwrap();
+            // Both live readers are woken; one gets the data, the other
+            // finds nothing and waits again.
+            let got = futures::future::select(second, fourth).await;
+            let (winner, loser) = match got {
+                futures::future::Either::Left((r, other)) => (r, other),
+                futures::future::Either::Right((r, other)) => (r, other),
+            };
+            assert_eq!(winner.unwrap().unwrap(), b"data");
+            a.write_all(b"more").await.unwrap();
+            assert_eq!(loser.await.unwrap().unwrap(), b"more");
+
+            // The same on a listener: three acceptors, one aborted.
+            let listener = Rc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+            let addr = listener.local_addr().unwrap();
+            let acceptors: Vec<_> = (0..3)
+                .map(|_| {
+                    let listener = listener.clone();
+                    eddy::spawn(async move { listener.accept().await.map(|(_, peer)| peer) })
+                })
+                .collect();
+            yield_now().await;
+            acceptors[1].abort();
+            let (c1, c2) = futures::join!(TcpStream::connect(addr), TcpStream::connect(addr));
+            let mut peers = vec![
+                c1.unwrap().local_addr().unwrap(),
+                c2.unwrap().local_addr().unwrap(),
+            ];
+            let mut accepted = Vec::new();
+            for (i, a) in acceptors.into_iter().enumerate() {
+                match a.await {
+                    Ok(peer) => accepted.push(peer.unwrap()),
+                    Err(e) => assert!(i == 1 && e.is_cancelled()),
+                }
+            }
+            peers.sort();
+            accepted.sort();
+            assert_eq!(accepted, peers);
+        });
+    });
+}
+
+#[test]
+fn stream_types_are_unpin_and_implement_the_io_traits_for_t_and_ref_t() {
+    watchdog(LIMIT, checks);
+    // Compile-time checks: this compiles only if the bounds hold.
+    fn checks() {
+        io_traits::<TcpStream>();
+        io_traits::<&TcpStream>();
+        io_traits::<UnixStream>();
+        io_traits::<&UnixStream>();
+        io_traits::<Async<std::os::unix::net::UnixStream>>();
+        io_traits::<&Async<std::os::unix::net::UnixStream>>();
+        io_traits::<Async<File>>();
+        io_traits::<&Async<File>>();
+        eddy_io_traits::<TcpStream>();
+        eddy_io_traits::<&UnixStream>();
+        unpin::<TcpListener>();
+        unpin::<UnixListener>();
+        unpin::<UdpSocket>();
+    }
+    fn io_traits<T: AsyncRead + AsyncWrite + Unpin>() {}
+    fn eddy_io_traits<T: eddy::io::AsyncRead + eddy::io::AsyncWrite>() {}
+    fn unpin<T: Unpin>() {}
+}
+
+// ---------------------------------------------------------------------------
+// UDP
+// ---------------------------------------------------------------------------
+
+#[test]
+fn udp_send_to_and_recv_from() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let a = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+            let b = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+            let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+            // The receiver waits first.
+            let receiver = eddy::spawn({
+                let b = b.clone();
+                async move {
+                    let mut buf = [0; 64];
+                    let (n, from) = b.recv_from(&mut buf).await?;
+                    Ok::<_, io::Error>((buf[..n].to_vec(), from))
+                }
+            });
+            yield_now().await;
+            assert!(!receiver.is_finished());
+            assert_eq!(a.send_to(b"hello", b_addr).await.unwrap(), 5);
+            let (msg, from) = receiver.await.unwrap().unwrap();
+            assert_eq!((msg.as_slice(), from), (&b"hello"[..], a_addr));
+            // And back, by the address it came from.
+            b.send_to(b"world", from).await.unwrap();
+            let mut buf = [0; 64];
+            let (n, from) = a.recv_from(&mut buf).await.unwrap();
+            assert_eq!((&buf[..n], from), (&b"world"[..], b_addr));
+            // Many datagrams keep their boundaries and their order.
+            for i in 0..50u8 {
+                a.send_to(&vec![i; i as usize + 1], b_addr).await.unwrap();
+            }
+            for i in 0..50u8 {
+                let (n, from) = b.recv_from(&mut buf).await.unwrap();
+                assert_eq!((&buf[..n], from), (&vec![i; i as usize + 1][..], a_addr));
+            }
+            // UdpSocket::from_std.
+            let c = UdpSocket::from_std(std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).unwrap();
+            assert!(is_nonblocking(c.as_raw_fd()));
+            c.send_to(b"from std", a_addr).await.unwrap();
+            let (n, from) = a.recv_from(&mut buf).await.unwrap();
+            assert_eq!(
+                (&buf[..n], from),
+                (&b"from std"[..], c.local_addr().unwrap())
+            );
+            let _ = format!("{c:?}");
+        });
+    });
+}
+
+#[test]
+fn udp_connect_send_and_recv() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+            a.connect(b_addr).unwrap();
+            b.connect(a_addr).unwrap();
+            assert_eq!(a.peer_addr().unwrap(), b_addr);
+            assert_eq!(b.peer_addr().unwrap(), a_addr);
+            // A connected socket hears only from its peer.
+            stranger.send_to(b"not for you", b_addr).await.unwrap();
+            assert_eq!(a.send(b"for b").await.unwrap(), 5);
+            let mut buf = [0; 32];
+            let n = b.recv(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"for b");
+            b.send(b"for a").await.unwrap();
+            let n = a.recv(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"for a");
+            // `connect` with a host name.
+            let c = UdpSocket::bind("127.0.0.1:0").unwrap();
+            c.connect(format!("localhost:{}", a_addr.port())).unwrap();
+            assert_eq!(c.peer_addr().unwrap().port(), a_addr.port());
+        });
+    });
+}
+
+#[test]
+fn udp_datagram_longer_than_the_buffer_is_truncated() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let b_addr = b.local_addr().unwrap();
+            let long = pattern(100, 7);
+            a.send_to(&long, b_addr).await.unwrap();
+            a.send_to(b"next", b_addr).await.unwrap();
+            let mut small = [0; 10];
+            let (n, from) = b
+                .recv_from(&mut small)
+                .await
+                .expect("truncation is not an error");
+            assert_eq!((n, from), (10, a.local_addr().unwrap()));
+            assert_eq!(&small[..], &long[..10]);
+            // The rest of that datagram is gone; the next one is whole.
+            let mut buf = [0; 100];
+            let (n, _) = b.recv_from(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"next");
+            // Same for connected sockets.
+            a.connect(b_addr).unwrap();
+            b.connect(a.local_addr().unwrap()).unwrap();
+            a.send(&long).await.unwrap();
+            assert_eq!(b.recv(&mut small).await.unwrap(), 10);
+            assert_eq!(&small[..], &long[..10]);
+        });
+    });
+}
+
+#[test]
+fn udp_send_to_a_host_name() {
+    watchdog(LIMIT, || {
+        // `send_to` sends to the first address the name resolves to (as
+        // std and tokio do): bind to that one's family ("localhost" may be
+        // ::1 first on some hosts, 127.0.0.1 on others).
+        let first = std::net::ToSocketAddrs::to_socket_addrs(&("localhost", 0))
+            .unwrap()
+            .next()
+            .expect("localhost resolves");
+        let here = SocketAddr::new(first.ip(), 0);
+        eddy::block_on(async move {
+            let a = UdpSocket::bind(here).unwrap();
+            let b = UdpSocket::bind(here).unwrap();
+            let port = b.local_addr().unwrap().port();
+            let mut buf = [0; 16];
+            a.send_to(b"by name", format!("localhost:{port}"))
+                .await
+                .unwrap();
+            let (n, from) = b.recv_from(&mut buf).await.unwrap();
+            assert_eq!(
+                (&buf[..n], from),
+                (&b"by name"[..], a.local_addr().unwrap())
+            );
+            a.send_to(b"by pair", ("localhost", port)).await.unwrap();
+            let (n, _) = b.recv_from(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"by pair");
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Unix-domain sockets
+// ---------------------------------------------------------------------------
+
+#[test]
+fn unix_listener_accept_and_connect() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let path = SockPath::new("listen");
+            let listener = Rc::new(UnixListener::bind(&path).unwrap());
+            assert_eq!(
+                listener.local_addr().unwrap().as_pathname(),
+                Some(path.0.as_path())
+            );
+            let _ = format!("{listener:?}");
+            // The server waits for connections; each echoes one message.
+            let server = eddy::spawn({
+                let listener = listener.clone();
+                async move {
+                    for _ in 0..3 {
+                        let (s, _) = listener.accept().await?;
+                        let mut buf = [0; 5];
+                        s.read_exact(&mut buf).await?;
+                        s.write_all(&buf).await?;
+                    }
+                    Ok::<_, io::Error>(())
+                }
+            });
+            yield_now().await;
+            assert!(!server.is_finished());
+            for msg in [b"one..", b"two..", b"three"] {
+                let s = UnixStream::connect(&path.0).await.unwrap();
+                assert_eq!(s.peer_addr().unwrap().as_pathname(), Some(path.0.as_path()));
+                assert!(s.local_addr().unwrap().is_unnamed());
+                s.write_all(msg).await.unwrap();
+                let mut buf = [0; 5];
+                s.read_exact(&mut buf).await.unwrap();
+                assert_eq!(&buf, msg);
+            }
+            server.await.unwrap().unwrap();
+
+            // poll_accept and from_std.
+            let std_path = SockPath::new("from-std");
+            let from_std =
+                UnixListener::from_std(std::os::unix::net::UnixListener::bind(&std_path).unwrap())
+                    .unwrap();
+            assert!(is_nonblocking(from_std.as_raw_fd()));
+            let std_client = std::os::unix::net::UnixStream::connect(&std_path).unwrap();
+            let client = UnixStream::from_std(std_client).unwrap();
+            assert!(is_nonblocking(client.as_raw_fd()));
+            let (s, _) = poll_fn(|cx| from_std.poll_accept(cx)).await.unwrap();
+            client.write_all(b"via std").await.unwrap();
+            let mut buf = [0; 7];
+            s.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"via std");
+        });
+    });
+}
+
+#[test]
+fn unix_pair_half_close_and_big_transfer() {
+    watchdog(Duration::from_secs(20), || {
+        eddy::block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            a.write_all(b"from a").await.unwrap();
+            a.shutdown(Shutdown::Write).unwrap();
+            let mut buf = [0; 6];
+            b.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"from a");
+            assert_eq!(
+                b.read(&mut buf).await.unwrap(),
+                0,
+                "end of stream after shutdown(Write)"
+            );
+            b.write_all(b"from b").await.unwrap();
+            a.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"from b");
+            let err = a.write(b"x").await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::BrokenPipe, "{err}");
+
+            // 4 MB each way at once, two tasks per stream.
+            const LEN: usize = 4 << 20;
+            let (c, d) = UnixStream::pair().unwrap();
+            let (c, d) = (Rc::new(c), Rc::new(d));
+            let (c_to_d, d_to_c) = (Rc::new(pattern(LEN, 10)), Rc::new(pattern(LEN, 11)));
+            let mut tasks = Vec::new();
+            for (s, data) in [(c.clone(), c_to_d.clone()), (d.clone(), d_to_c.clone())] {
+                tasks.push(eddy::spawn(async move {
+                    s.write_all(&data).await?;
+                    s.shutdown(Shutdown::Write)?;
+                    Ok::<_, io::Error>(Vec::new())
+                }));
+            }
+            for s in [c.clone(), d.clone()] {
+                tasks.push(eddy::spawn(async move { read_to_end(&*s).await }));
+            }
+            let mut results = Vec::new();
+            for t in tasks {
+                results.push(t.await.unwrap().unwrap());
+            }
+            assert_same(&results[2], &d_to_c, "d to c");
+            assert_same(&results[3], &c_to_d, "c to d");
+        });
+    });
+}
+
+#[test]
+fn unix_connect_errors() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let missing = SockPath::new("missing");
+            let err = UnixStream::connect(&missing.0).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+            // A socket file with nobody listening.
+            let stale = SockPath::new("stale");
+            drop(UnixListener::bind(&stale).unwrap());
+            assert!(stale.0.exists());
+            let err = UnixStream::connect(&stale.0).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// eddy::io::Async
+// ---------------------------------------------------------------------------
+
+#[test]
+fn async_wraps_a_std_unix_stream() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (x, y) = std::os::unix::net::UnixStream::pair().unwrap();
+            assert!(!is_nonblocking(x.as_raw_fd()));
+            let (x, y) = (Rc::new(Async::new(x).unwrap()), Async::new(y).unwrap());
+            assert!(is_nonblocking(x.as_raw_fd()) && is_nonblocking(y.get_ref().as_raw_fd()));
+            assert_eq!(x.as_raw_fd(), x.get_ref().as_raw_fd());
+            assert!(x.get_ref().peer_addr().unwrap().is_unnamed());
+            let _ = format!("{y:?}");
+            // A read waits until data comes.
+            let reader = eddy::spawn({
+                let x = x.clone();
+                async move {
+                    let mut buf = [0; 16];
+                    let n = x.read_with(|mut s| s.read(&mut buf)).await?;
+                    Ok::<_, io::Error>(buf[..n].to_vec())
+                }
+            });
+            yield_now().await;
+            assert!(!reader.is_finished());
+            y.writable().await.unwrap();
+            assert_eq!(y.write_with(|mut s| s.write(b"ping")).await.unwrap(), 4);
+            assert_eq!(reader.await.unwrap().unwrap(), b"ping");
+            // readable() then a read.
+            y.write_with(|mut s| s.write(b"pong")).await.unwrap();
+            x.readable().await.unwrap();
+            let mut buf = [0; 16];
+            let n = x.read_with(|mut s| s.read(&mut buf)).await.unwrap();
+            assert_eq!(&buf[..n], b"pong");
+            // The futures_io traits through `&Async`.
+            let mut y_ref = &y;
+            AsyncWriteExt::write_all(&mut y_ref, b"traits")
+                .await
+                .unwrap();
+            let mut x_ref = &*x;
+            AsyncReadExt::read_exact(&mut x_ref, &mut buf[..6])
+                .await
+                .unwrap();
+            assert_eq!(&buf[..6], b"traits");
+            // poll_readable / poll_writable.
+            poll_fn(|cx| y.poll_writable(cx)).await.unwrap();
+            y.write_with(|mut s| s.write(b"!")).await.unwrap();
+            poll_fn(|cx| x.poll_readable(cx)).await.unwrap();
+            let n = x.read_with(|mut s| s.read(&mut buf)).await.unwrap();
+            assert_eq!(&buf[..n], b"!");
+            // Errors of the operation come back as they are.
+            let err = x
+                .read_with(|_| Err::<(), _>(io::Error::other("mine")))
+                .await
+                .unwrap_err();
+            assert_eq!(err.to_string(), "mine");
+            // End of stream.
+            drop(y);
+            assert_eq!(x.read_with(|mut s| s.read(&mut buf)).await.unwrap(), 0);
+        });
+    });
+}
+
+#[test]
+fn async_pipe_write_with_read_with_and_eof() {
+    watchdog(Duration::from_secs(20), || {
+        const LEN: usize = 1 << 20;
+        eddy::block_on(async {
+            let (r, w) = pipe();
+            assert!(!is_nonblocking(r.as_raw_fd()) && !is_nonblocking(w.as_raw_fd()));
+            let (r, w) = (Async::new(r).unwrap(), Async::new(w).unwrap());
+            assert!(
+                is_nonblocking(r.as_raw_fd()),
+                "Async::new makes the fd non-blocking"
+            );
+            assert!(
+                is_nonblocking(w.as_raw_fd()),
+                "Async::new makes the fd non-blocking"
+            );
+            let data = Rc::new(pattern(LEN, 12));
+            // 1 MB through a pipe of 64 KB: the writer waits for the reader.
+            let writer = eddy::spawn({
+                let data = data.clone();
+                async move {
+                    let mut off = 0;
+                    while off < data.len() {
+                        off += w.write_with(|mut f| f.write(&data[off..])).await?;
+                    }
+                    drop(w); // closes the write end
+                    Ok::<_, io::Error>(())
+                }
+            });
+            let mut got = Vec::with_capacity(LEN);
+            let mut buf = vec![0; 10_000];
+            loop {
+                match r.read_with(|mut f| f.read(&mut buf)).await.unwrap() {
+                    0 => break,
+                    n => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            writer.await.unwrap().unwrap();
+            assert_same(&got, &data, "through the pipe");
+            // End of stream stays.
+            assert_eq!(r.read_with(|mut f| f.read(&mut buf)).await.unwrap(), 0);
+        });
+    });
+}
+
+#[test]
+fn async_into_inner_deregisters_and_returns_the_object() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (x, mut y) = std::os::unix::net::UnixStream::pair().unwrap();
+            let x = Async::new(x).unwrap();
+            let fd = x.as_raw_fd();
+            let mut x = x.into_inner().unwrap();
+            assert_eq!(x.as_raw_fd(), fd);
+            // Still a working std object (and still non-blocking).
+            assert!(is_nonblocking(fd));
+            assert_eq!(
+                x.read(&mut [0; 4]).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            y.write_all(b"std").unwrap();
+            let mut buf = [0; 3];
+            x.read_exact(&mut buf).unwrap();
+            assert_eq!(&buf, b"std");
+            // Deregistered: the same fd registers again (epoll would say
+            // EEXIST were it still registered), and works.
+            let x = Async::new(x).expect("registering the same fd again after into_inner");
+            y.write_all(b"again").unwrap();
+            let mut buf = [0; 5];
+            let n = x.read_with(|mut s| s.read(&mut buf)).await.unwrap();
+            assert_eq!(&buf[..n], &b"again"[..n]);
+            // into_inner on a pipe end too, then plain blocking use.
+            let (r, w) = pipe();
+            let w = Async::new(w).unwrap();
+            w.write_with(|mut f| f.write(b"end")).await.unwrap();
+            let mut w = w.into_inner().unwrap();
+            w.write_all(b"!").unwrap();
+            drop(w);
+            let mut r = r;
+            let mut all = String::new();
+            r.read_to_string(&mut all).unwrap();
+            assert_eq!(all, "end!");
+        });
+    });
+}
+
+/// Whether epoll here accepts a regular file (Linux refuses with EPERM).
+fn epoll_accepts_regular_file(file: &File) -> Result<(), i32> {
+    // SAFETY: a fresh epoll fd, closed at the end; the event struct is a live local.
+    unsafe {
+        let ep = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+        assert!(ep >= 0);
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: 0,
+        };
+        let r = libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, file.as_raw_fd(), &mut ev);
+        let err = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        libc::close(ep);
+        if r == 0 { Ok(()) } else { Err(err) }
+    }
+}
+
+#[test]
+fn async_new_on_a_regular_file_is_an_error() {
+    watchdog(LIMIT, || {
+        let path =
+            std::env::temp_dir().join(format!("eddy-net-{}-regular.txt", std::process::id()));
+        fs::write(&path, b"plain file").unwrap();
+        let oracle = epoll_accepts_regular_file(&File::open(&path).unwrap());
+        eddy::block_on(async {
+            let result = Async::new(File::open(&path).unwrap());
+            match oracle {
+                Err(errno) => {
+                    let err = result.expect_err("epoll refuses regular files");
+                    assert_eq!(err.raw_os_error(), Some(errno), "{err}");
+                    assert_eq!(errno, libc::EPERM);
+                }
+                // Some kernels (gVisor, for one) accept regular files: then
+                // the file works as an always-ready descriptor.
+                Ok(()) => {
+                    let file = result.expect("epoll accepts regular files here");
+                    let mut buf = [0; 16];
+                    let n = file.read_with(|mut f| f.read(&mut buf)).await.unwrap();
+                    assert_eq!(&buf[..n], b"plain file");
+                }
+            }
+            // The runtime goes on.
+            let (a, b) = UnixStream::pair().unwrap();
+            a.write_all(b"ok").await.unwrap();
+            let mut buf = [0; 2];
+            b.read_exact(&mut buf).await.unwrap();
+        });
+        fs::remove_file(&path).unwrap();
+    });
+}
+
+#[test]
+fn readable_may_complete_spuriously_and_read_with_retries() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (x, y) = std::os::unix::net::UnixStream::pair().unwrap();
+            let (x, y) = (Rc::new(Async::new(x).unwrap()), Async::new(y).unwrap());
+            y.write_with(|mut s| s.write(b"a")).await.unwrap();
+            x.readable().await.unwrap();
+            // Someone else takes the data behind the reactor's back: the
+            // readiness seen is now stale (a spurious wake-up, in effect).
+            let mut buf = [0; 8];
+            assert_eq!(x.get_ref().read(&mut buf).unwrap(), 1);
+            assert_eq!(
+                x.get_ref().read(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            // readable() still completes at once: that is allowed.
+            x.readable()
+                .now_or_never()
+                .expect("stale readiness")
+                .unwrap();
+            // read_with sees WouldBlock, waits, and retries when data comes.
+            let attempts = Rc::new(Cell::new(0));
+            let reader = eddy::spawn({
+                let (x, attempts) = (x.clone(), attempts.clone());
+                async move {
+                    let mut buf = [0; 8];
+                    let n = x
+                        .read_with(|mut s| {
+                            attempts.set(attempts.get() + 1);
+                            s.read(&mut buf)
+                        })
+                        .await?;
+                    Ok::<_, io::Error>(buf[..n].to_vec())
+                }
+            });
+            for _ in 0..3 {
+                yield_now().await;
+            }
+            assert!(
+                !reader.is_finished(),
+                "WouldBlock is not returned, it is waited on"
+            );
+            assert_eq!(attempts.get(), 1, "no busy retrying while nothing is ready");
+            y.write_with(|mut s| s.write(b"b")).await.unwrap();
+            assert_eq!(reader.await.unwrap().unwrap(), b"b");
+            assert_eq!(attempts.get(), 2);
+        });
+    });
+}
+
+#[test]
+fn several_tasks_wait_on_one_async_in_each_direction() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (x, y) = std::os::unix::net::UnixStream::pair().unwrap();
+            let (x, y) = (Rc::new(Async::new(x).unwrap()), Async::new(y).unwrap());
+            // Make x not readable as far as the reactor knows.
+            assert!(
+                x.read_with(|mut s| s.read(&mut [0; 8]))
+                    .now_or_never()
+                    .is_none()
+            );
+            let readers: Vec<_> = (0..3)
+                .map(|_| {
+                    let x = x.clone();
+                    eddy::spawn(async move { x.readable().await })
+                })
+                .collect();
+            yield_now().await;
+            assert!(readers.iter().all(|r| !r.is_finished()));
+            y.write_with(|mut s| s.write(b"wake")).await.unwrap();
+            for r in readers {
+                r.await.unwrap().unwrap();
+            }
+            // Fill x's send buffer until the OS says WouldBlock.
+            let chunk = vec![0u8; 64 * 1024];
+            let mut sent = 0;
+            while let Some(n) = x.write_with(|mut s| s.write(&chunk)).now_or_never() {
+                sent += n.unwrap();
+            }
+            assert!(sent > 0);
+            let writers: Vec<_> = (0..3)
+                .map(|_| {
+                    let x = x.clone();
+                    eddy::spawn(async move { x.writable().await })
+                })
+                .collect();
+            yield_now().await;
+            assert!(writers.iter().all(|w| !w.is_finished()));
+            // Drain y: x becomes writable, every writer wakes.
+            let mut drained = 0;
+            let mut buf = vec![0u8; 64 * 1024];
+            while drained < sent {
+                drained += y.read_with(|mut s| s.read(&mut buf)).await.unwrap();
+            }
+            for w in writers {
+                w.await.unwrap().unwrap();
+            }
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Errors do not make the runtime spin
+// ---------------------------------------------------------------------------
+
+#[test]
+fn errors_do_not_make_the_runtime_spin() {
+    watchdog(LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        rt.block_on(async {
+            let (a, b) = tcp_pair().await;
+            let (idle, _idle_peer) = tcp_pair().await;
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let a = Rc::new(a);
+            let (tx, mut rx) = mpsc::unbounded();
+            // After the reset, each task waits on another socket.
+            let reader = eddy::spawn({
+                let (a, tx) = (a.clone(), tx.clone());
+                async move {
+                    let r = a.read(&mut [0; 16]).await;
+                    tx.unbounded_send(("read", r)).unwrap();
+                    let _ = idle.read(&mut [0; 16]).await;
+                }
+            });
+            let writer = eddy::spawn({
+                let a = a.clone();
+                async move {
+                    // Writes until the reset shows (the first may still go out).
+                    let mut r = Ok(0);
+                    for _ in 0..1000 {
+                        r = a.write(b"x").await;
+                        if r.is_err() {
+                            break;
+                        }
+                        yield_now().await;
+                    }
+                    tx.unbounded_send(("write", r)).unwrap();
+                    let _ = listener.accept().await;
+                }
+            });
+            yield_now().await;
+            set_linger_zero(b.as_raw_fd());
+            drop(b);
+            // The reset is reported once (to whichever operation comes
+            // first); a read after that sees end of stream.
+            for _ in 0..2 {
+                match rx.next().await.unwrap() {
+                    ("read", Ok(0)) => {}
+                    (what, Ok(n)) => panic!("{what} gave {n} bytes after the reset"),
+                    (what, Err(e)) => assert!(is_reset_like(&e), "{what}: {e}"),
+                }
+            }
+            // The sockets in error stay in error; nobody polls them.
+            let before = rt.metrics();
+            eddy::time::sleep(Duration::from_millis(100)).await;
+            let after = rt.metrics();
+            assert!(
+                after.polls - before.polls <= 5,
+                "tasks polled {} times while waiting",
+                after.polls - before.polls
+            );
+            assert!(
+                after.io_events - before.io_events <= 5,
+                "{} I/O events while idle",
+                after.io_events - before.io_events
+            );
+            assert!(
+                after.parks - before.parks <= 20,
+                "{} parks while idle",
+                after.parks - before.parks
+            );
+            assert!(!reader.is_finished() && !writer.is_finished());
+            reader.abort();
+            writer.abort();
+        });
+    });
+}
+
+#[test]
+fn accept_at_the_fd_limit_is_an_error_not_a_panic_or_a_spin() {
+    in_child_process(
+        "accept_at_the_fd_limit_is_an_error_not_a_panic_or_a_spin",
+        LIMIT,
+        || {
+            let rt = Runtime::new().unwrap();
+            rt.block_on(async {
+                let listener = Rc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+                let addr = listener.local_addr().unwrap();
+                let _client = std::net::TcpStream::connect(addr).unwrap(); // queued
+                let normal = get_nofile();
+                let at_limit = libc::rlimit {
+                    rlim_cur: lowest_free_fd() as libc::rlim_t,
+                    rlim_max: normal.rlim_max,
+                };
+                set_nofile(at_limit);
+                let accepted = listener.accept().await;
+                let bind = TcpListener::bind("127.0.0.1:0");
+                let pair = UnixStream::pair();
+                let udp = UdpSocket::bind("127.0.0.1:0");
+                let runtime = Runtime::new();
+                set_nofile(normal);
+                for (what, errno) in [
+                    ("accept", accepted.err().and_then(|e| e.raw_os_error())),
+                    (
+                        "TcpListener::bind",
+                        bind.err().and_then(|e| e.raw_os_error()),
+                    ),
+                    (
+                        "UnixStream::pair",
+                        pair.err().and_then(|e| e.raw_os_error()),
+                    ),
+                    ("UdpSocket::bind", udp.err().and_then(|e| e.raw_os_error())),
+                    ("Runtime::new", runtime.err().and_then(|e| e.raw_os_error())),
+                ] {
+                    assert_eq!(errno, Some(libc::EMFILE), "{what} at the fd limit");
+                }
+
+                // After EMFILE, a task that waits on something else costs nothing.
+                set_nofile(at_limit);
+                let (go_tx, go_rx) = futures::channel::oneshot::channel::<()>();
+                let server = eddy::spawn({
+                    let listener = listener.clone();
+                    async move {
+                        let first = listener.accept().await.map(drop);
+                        let _ = go_rx.await;
+                        // The documented back-off loop.
+                        let mut emfiles = 0;
+                        loop {
+                            match listener.accept().await {
+                                Ok((s, _)) => return (first, emfiles, s.peer_addr().is_ok()),
+                                Err(e) if e.raw_os_error() == Some(libc::EMFILE) => {
+                                    emfiles += 1;
+                                    eddy::time::sleep(Duration::from_millis(5)).await;
+                                }
+                                Err(e) => panic!("accept: {e}"),
+                            }
+                        }
+                    }
+                });
+                yield_now().await;
+                let before = rt.metrics();
+                eddy::time::sleep(Duration::from_millis(50)).await;
+                let after = rt.metrics();
+                assert!(
+                    after.polls - before.polls <= 3,
+                    "{} polls while the server waited",
+                    after.polls - before.polls
+                );
+                assert!(
+                    after.parks - before.parks <= 20,
+                    "{} parks while idle",
+                    after.parks - before.parks
+                );
+                // The back-off loop: accepts once the limit is lifted.
+                go_tx.send(()).unwrap();
+                eddy::time::sleep(Duration::from_millis(20)).await;
+                set_nofile(normal);
+                let (first, emfiles, ok) = server.await.unwrap();
+                assert_eq!(first.unwrap_err().raw_os_error(), Some(libc::EMFILE));
+                assert!(emfiles >= 1, "the server met EMFILE while backing off");
+                assert!(
+                    ok,
+                    "the queued connection was accepted once descriptors were free"
+                );
+            });
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Dropping I/O objects: deregistration, fds, fd reuse
+// ---------------------------------------------------------------------------
+
+/// Makes many I/O objects of every kind (and a few failed ones) in the
+/// current runtime.
+async fn make_many_objects() -> Vec<Box<dyn std::any::Any>> {
+    let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
+    for _ in 0..20 {
+        keep.push(Box::new(TcpListener::bind("127.0.0.1:0").unwrap()));
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    for _ in 0..20 {
+        let (c, s) = futures::join!(TcpStream::connect(addr), listener.accept());
+        keep.push(Box::new(c.unwrap()));
+        keep.push(Box::new(s.unwrap().0));
+    }
+    keep.push(Box::new(listener));
+    keep.push(Box::new(
+        TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0").unwrap()).unwrap(),
+    ));
+    for _ in 0..20 {
+        keep.push(Box::new(UdpSocket::bind("127.0.0.1:0").unwrap()));
+    }
+    keep.push(Box::new(
+        UdpSocket::from_std(std::net::UdpSocket::bind("127.0.0.1:0").unwrap()).unwrap(),
+    ));
+    for _ in 0..20 {
+        keep.push(Box::new(UnixStream::pair().unwrap()));
+    }
+    for _ in 0..5 {
+        let path = SockPath::new("fds");
+        let listener = UnixListener::bind(&path).unwrap();
+        let (c, s) = futures::join!(UnixStream::connect(&path.0), listener.accept());
+        keep.push(Box::new((c.unwrap(), s.unwrap().0, listener, path)));
+    }
+    for _ in 0..10 {
+        let (r, w) = pipe();
+        keep.push(Box::new((Async::new(r).unwrap(), Async::new(w).unwrap())));
+    }
+    for _ in 0..5 {
+        let (x, y) = std::os::unix::net::UnixStream::pair().unwrap();
+        keep.push(Box::new((Async::new(x).unwrap(), Async::new(y).unwrap())));
+    }
+    // Failures close what they opened.
+    let closed = closed_port();
+    for _ in 0..5 {
+        assert!(TcpStream::connect(closed.addr).await.is_err());
+    }
+    for _ in 0..5 {
+        assert!(TcpListener::bind(addr).is_err());
+    }
+    // A cancelled connect and a cancelled accept.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    assert!(listener.accept().now_or_never().is_none());
+    let _ = TcpStream::connect(listener.local_addr().unwrap()).now_or_never();
+    keep
+}
+
+#[test]
+fn dropping_io_objects_closes_their_fds() {
+    in_child_process("dropping_io_objects_closes_their_fds", LIMIT, || {
+        let base = open_fds();
+        let rt = Runtime::new().unwrap();
+        let with_rt = open_fds();
+        assert!(
+            with_rt.len() > base.len(),
+            "the runtime holds an epoll fd (and an eventfd)"
+        );
+        rt.block_on(async {
+            for round in 0..3 {
+                let objects = make_many_objects().await;
+                let during = open_fds().len();
+                assert!(
+                    during >= with_rt.len() + 150,
+                    "{during} fds open with the objects alive"
+                );
+                drop(objects);
+                assert_same_fds(
+                    &open_fds(),
+                    &with_rt,
+                    &format!("after dropping the objects (round {round})"),
+                );
+            }
+            // Objects dropped by tasks, and by aborted tasks.
+            let (a, b) = tcp_pair().await;
+            let t1 = eddy::spawn(async move { a.read(&mut [0; 8]).await.map(drop) });
+            let t2 = eddy::spawn(async move { drop(b) });
+            t2.await.unwrap();
+            t1.await.unwrap().unwrap(); // end of stream: b was dropped
+            let (c, _d) = UnixStream::pair().unwrap();
+            let t3 = eddy::spawn(async move { c.read(&mut [0; 8]).await.map(drop) });
+            yield_now().await;
+            t3.abort();
+            drop(_d);
+        });
+        assert_same_fds(&open_fds(), &with_rt, "after block_on");
+        drop(rt);
+        assert_same_fds(&open_fds(), &base, "after the runtime was dropped");
+
+        // Tasks still waiting on I/O when the runtime is dropped: their
+        // objects close as they are cancelled, and a destructor may even
+        // register new I/O then (the runtime is current while it cancels).
+        let made_in_drop: Rc<Cell<Option<bool>>> = Rc::default();
+        let rt = Runtime::new().unwrap();
+        rt.block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let guard = MakesIoOnDrop(made_in_drop.clone());
+            eddy::spawn(async move {
+                let _guard = guard;
+                a.read(&mut [0; 8]).await
+            });
+            eddy::spawn(async move { b.read(&mut [0; 8]).await });
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            eddy::spawn(async move { listener.accept().await.map(drop) });
+            let (r, w) = pipe();
+            let (r, w) = (Async::new(r).unwrap(), Async::new(w).unwrap());
+            eddy::spawn(async move { r.read_with(|mut f| f.read(&mut [0; 8])).await });
+            eddy::spawn(async move { w.writable().await.map(|()| drop(w)) });
+            yield_now().await;
+        });
+        assert!(open_fds().len() > with_rt.len());
+        drop(rt);
+        assert_eq!(
+            made_in_drop.get(),
+            Some(true),
+            "a destructor run by the runtime's drop could register I/O"
+        );
+        assert_same_fds(
+            &open_fds(),
+            &base,
+            "after dropping a runtime whose tasks waited on I/O",
+        );
+
+        // Objects that outlive their runtime: the runtime's own fds close
+        // with it, the objects' when they are dropped.
+        let rt = Runtime::new().unwrap();
+        let runtime_fds = open_fds().len() - base.len();
+        let objects = rt.block_on(make_many_objects());
+        let with_objects = open_fds().len();
+        drop(rt);
+        assert_eq!(
+            open_fds().len(),
+            with_objects - runtime_fds,
+            "the runtime's fds closed with it"
+        );
+        drop(objects);
+        assert_same_fds(
+            &open_fds(),
+            &base,
+            "after dropping the objects that outlived their runtime",
+        );
+    });
+}
+
+/// Makes a Unix stream pair when dropped, and records whether that worked.
+struct MakesIoOnDrop(Rc<Cell<Option<bool>>>);
+
+impl Drop for MakesIoOnDrop {
+    fn drop(&mut self) {
+        let made = catch(UnixStream::pair).is_ok_and(|pair| pair.is_ok());
+        self.0.set(Some(made));
+    }
+}
+
+/// Reads through `poll_read` with a waker left in the object's reactor
+/// slot, while the object itself lives in a shared cell that others may
+/// empty (dropping it). Counts its polls.
+struct PolledRead {
+    stream: Rc<RefCell<Option<UnixStream>>>,
+    polls: Rc<Cell<u32>>,
+}
+
+impl Future for PolledRead {
+    type Output = io::Result<Vec<u8>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.polls.set(self.polls.get() + 1);
+        let stream = self.stream.borrow();
+        let Some(stream) = stream.as_ref() else {
+            return Poll::Pending; // dropped under us: nobody should wake us
+        };
+        let mut buf = [0; 64];
+        match Pin::new(&mut &*stream).poll_read(cx, &mut buf) {
+            Poll::Ready(r) => Poll::Ready(r.map(|n| buf[..n].to_vec())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Makes Unix stream pairs until one end gets descriptor `fd` (all others
+/// are kept open meanwhile, so each new one takes a new number).
+fn pair_reusing(fd: RawFd) -> (UnixStream, UnixStream) {
+    let mut spare = Vec::new();
+    for _ in 0..64 {
+        let (s, p) = UnixStream::pair().unwrap();
+        if s.as_raw_fd() == fd {
+            return (s, p);
+        }
+        if p.as_raw_fd() == fd {
+            return (p, s);
+        }
+        spare.push((s, p));
+    }
+    panic!("fd {fd} was not reused");
+}
+
+#[test]
+fn a_waiter_is_never_woken_by_a_registration_that_reuses_its_fd() {
+    in_child_process(
+        "a_waiter_is_never_woken_by_a_registration_that_reuses_its_fd",
+        LIMIT,
+        || {
+            eddy::block_on(async {
+                // 1. A `poll_read` waker left in a dropped stream's slot.
+                let (s1, p1) = UnixStream::pair().unwrap();
+                let fd = s1.as_raw_fd();
+                let cell = Rc::new(RefCell::new(Some(s1)));
+                let polls = Rc::new(Cell::new(0));
+                let old = eddy::spawn(PolledRead {
+                    stream: cell.clone(),
+                    polls: polls.clone(),
+                });
+                yield_now().await;
+                assert_eq!(polls.get(), 1);
+                drop(cell.borrow_mut().take()); // deregisters and closes fd
+                let (s2, p2) = pair_reusing(fd);
+                let new = eddy::spawn(async move {
+                    let mut buf = [0; 16];
+                    let n = s2.read(&mut buf).await?;
+                    Ok::<_, io::Error>(buf[..n].to_vec())
+                });
+                yield_now().await;
+                let _ = p1.write(b"old").await; // to a closed peer: an error, or lost
+                p2.write_all(b"new").await.unwrap();
+                assert_eq!(new.await.unwrap().unwrap(), b"new");
+                for _ in 0..5 {
+                    yield_now().await;
+                }
+                assert_eq!(
+                    polls.get(),
+                    1,
+                    "the old waiter was woken by the new registration"
+                );
+                assert!(!old.is_finished());
+                old.abort();
+
+                // 2. A task waiting in `read` is aborted, which drops its stream.
+                let (s3, p3) = UnixStream::pair().unwrap();
+                let fd = s3.as_raw_fd();
+                let aborted_polls = Rc::new(Cell::new(0));
+                let aborted = eddy::spawn({
+                    let aborted_polls = aborted_polls.clone();
+                    async move {
+                        aborted_polls.set(aborted_polls.get() + 1);
+                        let mut buf = [0; 16];
+                        let n = s3.read(&mut buf).await;
+                        aborted_polls.set(aborted_polls.get() + 1);
+                        n
+                    }
+                });
+                yield_now().await;
+                assert_eq!(aborted_polls.get(), 1);
+                aborted.abort();
+                let (s4, p4) = pair_reusing(fd);
+                let fresh = eddy::spawn(async move {
+                    let mut buf = [0; 16];
+                    let n = s4.read(&mut buf).await?;
+                    Ok::<_, io::Error>(buf[..n].to_vec())
+                });
+                yield_now().await;
+                let _ = p3.write(b"stale").await;
+                p4.write_all(b"fresh").await.unwrap();
+                assert_eq!(fresh.await.unwrap().unwrap(), b"fresh");
+                assert_eq!(aborted_polls.get(), 1);
+                assert!(aborted.await.unwrap_err().is_cancelled());
+
+                // 3. The same fd registered again after `into_inner`: the old
+                //    registration's waiter stays asleep.
+                let (x, mut y) = std::os::unix::net::UnixStream::pair().unwrap();
+                let x = Async::new(x).unwrap();
+                assert!(
+                    x.read_with(|mut s| s.read(&mut [0; 8]))
+                        .now_or_never()
+                        .is_none()
+                );
+                let slot = Rc::new(RefCell::new(Some(x)));
+                let polls = Rc::new(Cell::new(0));
+                let stale = eddy::spawn({
+                    let (slot, polls) = (slot.clone(), polls.clone());
+                    poll_fn(move |cx| {
+                        polls.set(polls.get() + 1);
+                        match slot.borrow().as_ref() {
+                            Some(x) => x.poll_readable(cx),
+                            None => Poll::Pending,
+                        }
+                    })
+                });
+                yield_now().await;
+                assert_eq!(polls.get(), 1);
+                let x = slot.borrow_mut().take().unwrap().into_inner().unwrap();
+                let x = Async::new(x).unwrap();
+                y.write_all(b"for the new one").unwrap();
+                x.readable().await.unwrap();
+                let mut buf = [0; 32];
+                let n = x.read_with(|mut s| s.read(&mut buf)).await.unwrap();
+                assert_eq!(&buf[..n], b"for the new one");
+                for _ in 0..5 {
+                    yield_now().await;
+                }
+                assert_eq!(polls.get(), 1, "the old registration's waiter was woken");
+                stale.abort();
+            });
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Objects and runtimes: several runtimes on a thread, objects outliving theirs
+// ---------------------------------------------------------------------------
+
+#[test]
+fn several_runtimes_share_a_thread_and_objects_drop_anywhere() {
+    watchdog(LIMIT, || {
+        let rt1 = Runtime::new().unwrap();
+        let rt2 = Runtime::new().unwrap();
+        // One pair in each runtime: likely the same slot key in each reactor.
+        let (a1, b1) = rt1.block_on(async { UnixStream::pair().unwrap() });
+        let (a2, b2) = rt2.block_on(async { UnixStream::pair().unwrap() });
+        // Dropping rt1's objects inside rt2 deregisters them from rt1, and
+        // leaves rt2's own registrations alone.
+        rt2.block_on(async {
+            drop(a1);
+            b2.write_all(b"rt2").await.unwrap();
+            let mut buf = [0; 3];
+            a2.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"rt2");
+        });
+        // b1 still works in rt1: its peer was dropped, so end of stream.
+        rt1.block_on(async {
+            assert_eq!(b1.read(&mut [0; 8]).await.unwrap(), 0);
+            let (c, d) = tcp_pair().await;
+            c.write_all(b"rt1").await.unwrap();
+            let mut buf = [0; 3];
+            d.read_exact(&mut buf).await.unwrap();
+        });
+        // Dropped inside a task of the other runtime, and outside any runtime.
+        let task = rt1.spawn(async move {
+            drop(b2);
+        });
+        rt1.block_on(task).unwrap();
+        rt2.block_on(async {
+            assert_eq!(a2.read(&mut [0; 8]).await.unwrap(), 0, "b2 was dropped");
+        });
+        drop(a2);
+        drop(b1);
+        drop(rt1);
+        drop(rt2);
+    });
+}
+
+#[test]
+fn io_objects_outliving_their_runtime_give_errors_and_drop_cleanly() {
+    watchdog(LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let (x, mut y) = std::os::unix::net::UnixStream::pair().unwrap();
+        let wrapped = rt.block_on(async { Async::new(x).unwrap() });
+        let (stream, mut std_peer, listener, udp, pipe_r, pipe_w, unix) = rt.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let std_peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (stream, _) = listener.accept().await.unwrap();
+            let (r, w) = pipe();
+            let unix = UnixStream::pair().unwrap();
+            (
+                stream,
+                std_peer,
+                listener,
+                UdpSocket::bind("127.0.0.1:0").unwrap(),
+                Async::new(r).unwrap(),
+                Async::new(w).unwrap(),
+                unix,
+            )
+        });
+        drop(rt);
+        std_peer.write_all(b"data waiting").unwrap();
+        // Every operation now fails at once (no runtime will ever wake it).
+        let mut buf = [0; 16];
+        use futures::executor::block_on;
+        assert!(block_on(stream.read(&mut buf)).is_err());
+        assert!(block_on(stream.write(b"x")).is_err());
+        assert!(block_on(stream.readable()).is_err());
+        assert!(block_on(listener.accept()).is_err());
+        assert!(block_on(udp.recv_from(&mut buf)).is_err());
+        assert!(block_on(udp.send_to(b"x", "127.0.0.1:9")).is_err());
+        assert!(block_on(pipe_r.readable()).is_err());
+        assert!(block_on(pipe_r.read_with(|mut f| f.read(&mut buf))).is_err());
+        assert!(block_on(pipe_w.write_with(|mut f| f.write(b"x"))).is_err());
+        assert!(block_on(unix.0.write_all(b"x")).is_err());
+        let mut s = &stream;
+        assert!(block_on(AsyncReadExt::read(&mut s, &mut buf)).is_err());
+        // Addresses and the like still answer.
+        assert!(stream.peer_addr().is_ok() && listener.local_addr().is_ok());
+        // Dropping after the runtime is gone: no panic, and the fd closes:
+        // the peer reads end of stream, or a reset (data was left unread).
+        drop(stream);
+        let mut rest = Vec::new();
+        match std_peer.read_to_end(&mut rest) {
+            Ok(_) => assert!(rest.is_empty()),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}"),
+        }
+        drop((listener, udp, pipe_r, pipe_w, unix));
+        // into_inner still gives the object back, working.
+        assert!(block_on(wrapped.readable()).is_err());
+        let mut x = wrapped
+            .into_inner()
+            .expect("into_inner after the runtime is gone");
+        y.write_all(b"std again").unwrap();
+        let mut buf = [0; 9];
+        x.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"std again");
+        // Same inside another runtime.
+        let rt2 = Runtime::new().unwrap();
+        let rt = Runtime::new().unwrap();
+        let (x, y) = rt.block_on(async { UnixStream::pair().unwrap() });
+        drop(rt);
+        rt2.block_on(async move {
+            assert!(x.read(&mut [0; 4]).await.is_err());
+            drop(x);
+            drop(y);
+        });
+    });
+}
+
+/// An accepted stream belongs to its listener's runtime, whichever runtime
+/// polls `accept`: its wake-ups come from the listener's reactor.
+#[test]
+fn accepted_streams_join_the_listeners_runtime() {
+    watchdog(LIMIT, || {
+        let a = Runtime::new().unwrap();
+        let b = Runtime::new().unwrap();
+        let listener = a
+            .block_on(async { TcpListener::bind("127.0.0.1:0") })
+            .unwrap();
+        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        // The connection is queued, so runtime `b` completes the accept at once.
+        let (stream, _) = b.block_on(listener.accept()).unwrap();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let writer = std::thread::spawn(move || {
+            go_rx.recv().unwrap();
+            client.write_all(b"late").unwrap();
+            client
+        });
+        let got = a.block_on(async {
+            let mut buf = [0; 4];
+            {
+                // Nothing to read yet: this read must wait for `a`'s reactor.
+                let mut read = Box::pin(stream.read_exact(&mut buf));
+                let first = poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+                assert!(first.is_pending());
+                go_tx.send(()).unwrap();
+                read.await.unwrap();
+            }
+            buf
+        });
+        assert_eq!(&got, b"late");
+        drop(writer.join().unwrap());
+    });
+}
