@@ -10,18 +10,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
+mod common;
+use common::*;
+
 const SPAWN_MANY: usize = 10_000;
 const YIELD_TASKS: usize = 200;
 const YIELDS: usize = 1_000;
 const CHAIN: usize = 1_000;
 const REMOTE_MSGS: u64 = 100_000;
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn spawn_many(c: &mut Criterion) {
     let mut g = c.benchmark_group("spawn_many");

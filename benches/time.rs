@@ -17,16 +17,12 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
+mod common;
+use common::*;
+
 const TIMERS: u64 = 10_000;
 const CHURN: usize = 100_000;
 const RESETS: u64 = 100_000;
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// 1..=20 ms, from a small LCG so both runtimes see the same durations.
 fn durations() -> impl Iterator<Item = Duration> {
@@ -37,16 +33,6 @@ fn durations() -> impl Iterator<Item = Duration> {
             .wrapping_add(1442695040888963407);
         Duration::from_millis(1 + (x >> 33) % 20)
     })
-}
-
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec for clock_gettime to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 fn eddy_timers(rt: &eddy::Runtime) {

@@ -1,0 +1,420 @@
+//! tcp_echo: 50 connections doing 64-byte ping-pong over loopback, 200_000
+//! round trips in all. The server runs, in turn, on eddy, on tokio's
+//! current-thread runtime, and as a hand-written mio loop (the practical
+//! limit); the client is the same plain mio loop on another thread for all
+//! three.
+//!
+//! On two cores the client bounds the throughput, so besides wall time
+//! (criterion group `tcp_echo`) the bench prints the server thread's CPU
+//! time per round trip (`tcp_echo_server_cpu`: user + system from
+//! `CLOCK_THREAD_CPUTIME_ID`, exact; median of per-round ratios to the raw loop) and its
+//! syscalls per round trip (counted by the kernel's `raw_syscalls:sys_enter`
+//! tracepoint through `perf_event_open`, when the machine allows it).
+//!
+//! Run: `cargo bench --bench net`.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+mod common;
+use common::*;
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+
+const CONNS: usize = 50;
+const ROUND_TRIPS: usize = 200_000;
+const MSG: usize = 64;
+
+/// What a server thread measured about itself.
+#[derive(Default, Clone, Copy)]
+struct ServerStats {
+    cpu: Duration,
+    syscalls: Option<u64>,
+}
+
+/// Counts this thread's syscalls with the `raw_syscalls:sys_enter` tracepoint.
+struct SyscallCounter(Option<std::fs::File>);
+
+impl SyscallCounter {
+    fn start() -> SyscallCounter {
+        use std::os::fd::FromRawFd;
+        let id = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+            .iter()
+            .find_map(|dir| {
+                std::fs::read_to_string(format!("{dir}/events/raw_syscalls/sys_enter/id")).ok()
+            })
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        let Some(id) = id else {
+            return SyscallCounter(None);
+        };
+        // The first 64 bytes of `struct perf_event_attr` (PERF_ATTR_SIZE_VER0).
+        #[repr(C)]
+        struct Attr {
+            kind: u32,
+            size: u32,
+            config: u64,
+            sample_period: u64,
+            sample_type: u64,
+            read_format: u64,
+            flags: u64,
+            wakeup_events: u32,
+            bp_type: u32,
+            config1: u64,
+        }
+        const PERF_TYPE_TRACEPOINT: u32 = 2;
+        let attr = Attr {
+            kind: PERF_TYPE_TRACEPOINT,
+            size: std::mem::size_of::<Attr>() as u32,
+            config: id,
+            sample_period: 0,
+            sample_type: 0,
+            read_format: 0,
+            flags: 0,
+            wakeup_events: 0,
+            bp_type: 0,
+            config1: 0,
+        };
+        // SAFETY: perf_event_open reads `attr` (a valid, fully initialised
+        // struct of the declared size); pid 0 / cpu -1 = this thread on any CPU.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_perf_event_open,
+                &attr as *const Attr,
+                0,
+                -1,
+                -1,
+                0,
+            )
+        };
+        if fd < 0 {
+            return SyscallCounter(None);
+        }
+        // SAFETY: a fresh descriptor from perf_event_open, owned from here on.
+        SyscallCounter(Some(unsafe { std::fs::File::from_raw_fd(fd as i32) }))
+    }
+
+    fn read(&mut self) -> Option<u64> {
+        let file = self.0.as_mut()?;
+        let mut buf = [0u8; 8];
+        file.read_exact(&mut buf).ok()?;
+        Some(u64::from_ne_bytes(buf))
+    }
+}
+
+/// Runs `server` on its own thread and the mio client here; returns the
+/// client's wall time and what the server measured.
+fn run(server: Server) -> (Duration, ServerStats) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        pin_to_cpu(0);
+        let mut syscalls = SyscallCounter::start();
+        let (cpu0, sys0) = (thread_cpu(), syscalls.read());
+        server(listener).unwrap();
+        let (cpu1, sys1) = (thread_cpu(), syscalls.read());
+        ServerStats {
+            cpu: cpu1 - cpu0,
+            syscalls: sys0.zip(sys1).map(|(a, b)| b - a),
+        }
+    });
+    pin_to_cpu(1);
+    let wall = client(addr).unwrap();
+    (wall, server.join().unwrap())
+}
+
+/// Keeps the calling thread on one CPU (server on 0, client on 1): thread
+/// migrations between the two cores were most of the run-to-run noise.
+/// Does nothing where that is not allowed or the CPU does not exist.
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes
+    // within it (cpu < CPU_SETSIZE); sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// The client: `CONNS` connections, each doing its share of the round trips.
+fn client(addr: SocketAddr) -> io::Result<Duration> {
+    struct Conn {
+        stream: TcpStream,
+        left: usize,
+        got: usize,
+        started: bool,
+    }
+    let start = Instant::now();
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(256);
+    let mut conns = Vec::with_capacity(CONNS);
+    for i in 0..CONNS {
+        let mut stream = TcpStream::connect(addr)?;
+        poll.registry().register(
+            &mut stream,
+            Token(i),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        conns.push(Some(Conn {
+            stream,
+            left: ROUND_TRIPS / CONNS,
+            got: 0,
+            started: false,
+        }));
+    }
+    let msg = [7u8; MSG];
+    let mut buf = [0u8; 4096];
+    let mut open = CONNS;
+    while open > 0 {
+        poll.poll(&mut events, None)?;
+        for event in events.iter() {
+            let i = event.token().0;
+            let Some(conn) = conns[i].as_mut() else {
+                continue;
+            };
+            if event.is_writable() && !conn.started {
+                conn.stream.set_nodelay(true)?;
+                conn.stream.write_all(&msg)?;
+                conn.started = true;
+            }
+            if event.is_readable() {
+                loop {
+                    match conn.stream.read(&mut buf) {
+                        Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                        Ok(n) => {
+                            conn.got += n;
+                            if conn.got == MSG {
+                                conn.got = 0;
+                                conn.left -= 1;
+                                if conn.left == 0 {
+                                    break;
+                                }
+                                conn.stream.write_all(&msg)?;
+                            }
+                            if n < buf.len() {
+                                break;
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+                if conn.left == 0 {
+                    conns[i] = None; // closes it
+                    open -= 1;
+                }
+            }
+        }
+    }
+    Ok(start.elapsed())
+}
+
+fn eddy_server(listener: std::net::TcpListener) -> io::Result<()> {
+    let rt = eddy::Runtime::new()?;
+    rt.block_on(async {
+        let listener = eddy::net::TcpListener::from_std(listener)?;
+        let mut conns = Vec::with_capacity(CONNS);
+        for _ in 0..CONNS {
+            let (stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            conns.push(eddy::spawn(async move {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = stream.read(&mut buf).await?;
+                    if n == 0 {
+                        return Ok::<(), io::Error>(());
+                    }
+                    stream.write_all(&buf[..n]).await?;
+                }
+            }));
+        }
+        for conn in conns {
+            conn.await??;
+        }
+        Ok(())
+    })
+}
+
+fn tokio_server(listener: std::net::TcpListener) -> io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let mut conns = Vec::with_capacity(CONNS);
+        for _ in 0..CONNS {
+            let (mut stream, _) = listener.accept().await?;
+            stream.set_nodelay(true)?;
+            conns.push(tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = stream.read(&mut buf).await?;
+                    if n == 0 {
+                        return Ok::<(), io::Error>(());
+                    }
+                    stream.write_all(&buf[..n]).await?;
+                }
+            }));
+        }
+        for conn in conns {
+            conn.await.unwrap()?;
+        }
+        Ok(())
+    })
+}
+
+/// The practical limit: one mio loop, no tasks, no wakers. It reads until
+/// a short read (the buffer is drained) and writes back at once.
+fn mio_server(listener: std::net::TcpListener) -> io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let mut listener = mio::net::TcpListener::from_std(listener);
+    let mut poll = Poll::new()?;
+    let mut events = Events::with_capacity(1024);
+    const LISTENER: Token = Token(usize::MAX);
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)?;
+    // Each connection: its stream and the bytes it still owes the peer.
+    let mut conns: slab::Slab<(TcpStream, Vec<u8>)> = slab::Slab::new();
+    let (mut accepted, mut closed) = (0, 0);
+    let mut buf = [0u8; 4096];
+    while closed < CONNS {
+        poll.poll(&mut events, None)?;
+        for event in events.iter() {
+            if event.token() == LISTENER {
+                while accepted < CONNS {
+                    match listener.accept() {
+                        Ok((mut stream, _)) => {
+                            stream.set_nodelay(true)?;
+                            let entry = conns.vacant_entry();
+                            poll.registry().register(
+                                &mut stream,
+                                Token(entry.key()),
+                                Interest::READABLE | Interest::WRITABLE,
+                            )?;
+                            entry.insert((stream, Vec::new()));
+                            accepted += 1;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+                continue;
+            }
+            let key = event.token().0;
+            let Some((stream, owed)) = conns.get_mut(key) else {
+                continue;
+            };
+            let mut close = false;
+            if event.is_writable() && !owed.is_empty() {
+                match stream.write(owed) {
+                    Ok(n) => drop(owed.drain(..n)),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if event.is_readable() {
+                loop {
+                    match stream.read(&mut buf) {
+                        Ok(0) => {
+                            close = true;
+                            break;
+                        }
+                        Ok(n) => {
+                            if owed.is_empty() {
+                                match stream.write(&buf[..n]) {
+                                    Ok(w) => owed.extend_from_slice(&buf[w..n]),
+                                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                                        owed.extend_from_slice(&buf[..n])
+                                    }
+                                    Err(e) => return Err(e),
+                                }
+                            } else {
+                                owed.extend_from_slice(&buf[..n]);
+                            }
+                            if n < buf.len() && !event.is_read_closed() {
+                                break; // short read: drained (unless EOF is next)
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            if close {
+                let (mut stream, _) = conns.remove(key);
+                poll.registry().deregister(&mut stream)?;
+                closed += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A server: runs until every client connection has closed.
+type Server = fn(std::net::TcpListener) -> io::Result<()>;
+
+const SERVERS: [(&str, Server); 3] = [
+    ("eddy", eddy_server),
+    ("tokio", tokio_server),
+    ("mio", mio_server),
+];
+
+fn tcp_echo(c: &mut Criterion) {
+    let mut g = c.benchmark_group("tcp_echo");
+    g.sample_size(10);
+    for (name, server) in SERVERS {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| run(server).0).sum())
+        });
+    }
+    g.finish();
+    server_cpu();
+}
+
+/// Server CPU and syscalls per round trip, compared with the raw mio loop.
+///
+/// Noise on a shared machine (frequency, the other core's load) drifts over
+/// seconds and moves every server alike, so the three servers run in turn,
+/// round after round (the order rotating), and each round gives a ratio to
+/// the raw loop's run of that same round; the median ratio is reported.
+fn server_cpu() {
+    const ROUNDS: usize = 21;
+    const MIO: usize = SERVERS.len() - 1;
+    // cpu[round][server], syscalls[server][..]
+    let mut cpu = vec![[0.0; SERVERS.len()]; ROUNDS];
+    let mut syscalls: Vec<Vec<f64>> = vec![Vec::new(); SERVERS.len()];
+    for (round, row) in cpu.iter_mut().enumerate() {
+        for k in 0..SERVERS.len() {
+            let i = (round + k) % SERVERS.len();
+            let stats = run(SERVERS[i].1).1;
+            row[i] = stats.cpu.as_nanos() as f64 / ROUND_TRIPS as f64;
+            if let Some(s) = stats.syscalls {
+                syscalls[i].push(s as f64 / ROUND_TRIPS as f64);
+            }
+        }
+    }
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    }
+    for (i, (name, _)) in SERVERS.iter().enumerate() {
+        let ratio = median(cpu.iter().map(|row| row[i] / row[MIO]).collect());
+        let sys = if syscalls[i].is_empty() {
+            "n/a".to_string()
+        } else {
+            format!("{:.3}", median(syscalls[i].clone()))
+        };
+        println!(
+            "tcp_echo_server_cpu/{name}: {:.3} µs per round trip, {ratio:.3}x the raw mio loop, \
+             {sys} syscalls per round trip (medians of {ROUNDS} rounds)",
+            median(cpu.iter().map(|row| row[i]).collect()) / 1000.0,
+        );
+    }
+}
+
+criterion_group!(benches, tcp_echo);
+criterion_main!(benches);
