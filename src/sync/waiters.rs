@@ -1,0 +1,169 @@
+//! The FIFO list of waiting futures that every primitive here shares.
+//!
+//! A doubly linked list threaded through a slab: a future that must wait
+//! enqueues itself (O(1), no allocation once the slab is warm) and keeps its
+//! key. To wake the first waiter, the primitive *grants* it: unlinks it,
+//! marks it with what it was given (a permit, a slot, a notification) and
+//! takes its waker. The entry stays in the slab until its future comes to
+//! look, so a future dropped after being granted sees that, and gives what
+//! it got to the next waiter. A future dropped while still waiting just
+//! unlinks itself: it never blocks the queue.
+//!
+//! The list is plain data. The primitives keep it in a `RefCell` and never
+//! hold the borrow while a waker is cloned or woken or a value is dropped
+//! (all of which may run code that touches the same primitive).
+
+use std::task::Waker;
+
+use slab::Slab;
+
+const NIL: usize = usize::MAX;
+
+/// What a waiter was granted; `WAITING` while it is still in the list.
+pub(crate) type Grant = u8;
+pub(crate) const WAITING: Grant = 0;
+
+struct Node {
+    waker: Option<Waker>,
+    grant: Grant,
+    prev: usize,
+    next: usize,
+}
+
+pub(crate) struct WaitList {
+    nodes: Slab<Node>,
+    head: usize,
+    tail: usize,
+    /// Waiters still linked (not granted).
+    waiting: usize,
+}
+
+impl Default for WaitList {
+    fn default() -> WaitList {
+        WaitList {
+            nodes: Slab::new(),
+            head: NIL,
+            tail: NIL,
+            waiting: 0,
+        }
+    }
+}
+
+impl WaitList {
+    /// True if no waiter is linked (granted ones do not count).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.waiting == 0
+    }
+
+    /// Enqueues a waiter at the back; returns its key.
+    pub(crate) fn push(&mut self, waker: Waker) -> usize {
+        let key = self.nodes.insert(Node {
+            waker: Some(waker),
+            grant: WAITING,
+            prev: self.tail,
+            next: NIL,
+        });
+        match self.tail {
+            NIL => self.head = key,
+            tail => self.nodes[tail].next = key,
+        }
+        self.tail = key;
+        self.waiting += 1;
+        key
+    }
+
+    /// What the waiter was granted (`WAITING` if nothing yet).
+    pub(crate) fn grant(&self, key: usize) -> Grant {
+        self.nodes[key].grant
+    }
+
+    /// True if the stored waker would wake the same task as `waker`.
+    pub(crate) fn will_wake(&self, key: usize, waker: &Waker) -> bool {
+        self.nodes[key]
+            .waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(waker))
+    }
+
+    /// Replaces a waiting entry's waker; returns the old one, for the caller
+    /// to drop with no borrow held.
+    pub(crate) fn set_waker(&mut self, key: usize, waker: Waker) -> Option<Waker> {
+        self.nodes[key].waker.replace(waker)
+    }
+
+    /// Removes an entry (waiting or granted) and returns its grant and waker.
+    pub(crate) fn remove(&mut self, key: usize) -> (Grant, Option<Waker>) {
+        if self.nodes[key].grant == WAITING {
+            self.unlink(key);
+        }
+        let node = self.nodes.remove(key);
+        (node.grant, node.waker)
+    }
+
+    /// Grants the first waiter `grant` and returns its waker, to be woken
+    /// by the caller once no borrow is held. `None` if nobody waits.
+    pub(crate) fn grant_front(&mut self, grant: Grant) -> Option<Waker> {
+        debug_assert_ne!(grant, WAITING);
+        let key = self.head;
+        if key == NIL {
+            return None;
+        }
+        self.unlink(key);
+        let node = &mut self.nodes[key];
+        node.grant = grant;
+        // A node's waker is always set while it waits.
+        node.waker.take()
+    }
+
+    /// Grants every waiter `grant`; their wakers go to `out`.
+    pub(crate) fn grant_all(&mut self, grant: Grant, out: &mut Vec<Waker>) {
+        while let Some(waker) = self.grant_front(grant) {
+            out.push(waker);
+        }
+    }
+
+    fn unlink(&mut self, key: usize) {
+        let (prev, next) = (self.nodes[key].prev, self.nodes[key].next);
+        match prev {
+            NIL => self.head = next,
+            p => self.nodes[p].next = next,
+        }
+        match next {
+            NIL => self.tail = prev,
+            n => self.nodes[n].prev = prev,
+        }
+        self.waiting -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noop() -> Waker {
+        Waker::noop().clone()
+    }
+
+    #[test]
+    fn fifo_grants_and_removal_from_the_middle() {
+        let mut list = WaitList::default();
+        let keys: Vec<usize> = (0..5).map(|_| list.push(noop())).collect();
+        // A waiter leaving from the middle does not block the others.
+        assert_eq!(list.remove(keys[2]).0, WAITING);
+        assert!(list.grant_front(1).is_some());
+        assert_eq!(list.grant(keys[0]), 1);
+        assert_eq!(list.grant(keys[1]), WAITING);
+        let mut out = Vec::new();
+        list.grant_all(2, &mut out);
+        assert_eq!(out.len(), 3);
+        assert!(list.is_empty());
+        assert_eq!(
+            [keys[1], keys[3], keys[4]].map(|k| list.grant(k)),
+            [2, 2, 2]
+        );
+        for k in [keys[0], keys[1], keys[3], keys[4]] {
+            assert_ne!(list.remove(k).0, WAITING);
+        }
+        assert!(list.nodes.is_empty());
+    }
+}
