@@ -3,7 +3,9 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::waiters::{Grant, WAITING, WaitList};
@@ -46,6 +48,8 @@ pub struct Notify {
     /// How many times `notify_waiters` was called.
     calls: Cell<u64>,
     waiters: RefCell<WaitList>,
+    /// `!Send`: it belongs to its runtime's thread, as API.md says.
+    _not_send: PhantomData<Rc<()>>,
 }
 
 impl Notify {

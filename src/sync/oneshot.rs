@@ -80,6 +80,9 @@ impl<T> Sender<T> {
         let inner = self.inner.take().expect("present until send");
         if inner.state.get() & RX_GONE != 0 {
             inner.state.set(inner.state.get() | TX_GONE);
+            // A closed receiver may still be awaited: it must learn that no
+            // value will come.
+            wake(&inner.rx_waker);
             return Err(value);
         }
         inner.value.set(Some(value));

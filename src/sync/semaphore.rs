@@ -3,6 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -43,6 +44,8 @@ const PERMIT: Grant = 1;
 pub struct Semaphore {
     permits: Cell<usize>,
     waiters: RefCell<WaitList>,
+    /// `!Send`: it belongs to its runtime's thread, as API.md says.
+    _not_send: PhantomData<Rc<()>>,
 }
 
 /// [`Semaphore::try_acquire`] found no permit free.
@@ -66,6 +69,7 @@ impl Semaphore {
         Semaphore {
             permits: Cell::new(permits),
             waiters: RefCell::default(),
+            _not_send: PhantomData,
         }
     }
 
