@@ -53,10 +53,12 @@ impl<T> Chan<T> {
     }
 
     /// Room for one more value now, with nobody waiting ahead.
+    #[inline]
     fn has_room(&self, len: usize) -> bool {
         len + self.reserved.get() < self.cap && !self.senders_waiting.get()
     }
 
+    #[inline]
     fn wake_receiver(&self) {
         if let Some(waker) = self.rx_waker.take() {
             waker.wake();
@@ -232,68 +234,93 @@ impl<T> Unpin for Send<'_, T> {}
 impl<T> Future for Send<'_, T> {
     type Output = Result<(), SendError<T>>;
 
+    // The fast path (room, nobody waiting) is small enough to inline into
+    // the sender's loop; waiting is kept out of line.
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let chan = self.chan;
+        if self.key.is_none() && !chan.closed.get() {
+            let mut queue = chan.queue.borrow_mut();
+            if chan.has_room(queue.len()) {
+                let value = self
+                    .value
+                    .take()
+                    .expect("eddy: mpsc Send polled after completion");
+                queue.push_back(value);
+                drop(queue);
+                chan.wake_receiver();
+                return Poll::Ready(Ok(()));
+            }
+        }
+        self.poll_slow(cx)
+    }
+}
+
+impl<T> Send<'_, T> {
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
         let chan = self.chan;
         let value = self
             .value
             .take()
             .expect("eddy: mpsc Send polled after completion");
-        match self.key {
-            None => {
-                if chan.closed.get() {
-                    return Poll::Ready(Err(SendError(value)));
-                }
-                let mut queue = chan.queue.borrow_mut();
-                if chan.has_room(queue.len()) {
-                    queue.push_back(value);
-                    drop(queue);
-                    chan.wake_receiver();
-                    return Poll::Ready(Ok(()));
-                }
-                drop(queue);
+        let Some(key) = self.key else {
+            if chan.closed.get() {
+                return Poll::Ready(Err(SendError(value)));
+            }
+            // Full, or senders wait ahead of us: join the back of the line.
+            self.value = Some(value);
+            let waker = cx.waker().clone();
+            self.key = Some(chan.send_waiters.borrow_mut().push(waker));
+            chan.senders_waiting.set(true);
+            return Poll::Pending;
+        };
+        let grant = chan.send_waiters.borrow().grant(key);
+        match grant {
+            WAITING => {
                 self.value = Some(value);
-                let waker = cx.waker().clone();
-                self.key = Some(chan.send_waiters.borrow_mut().push(waker));
-                chan.senders_waiting.set(true);
+                if !chan.send_waiters.borrow().will_wake(key, cx.waker()) {
+                    let waker = cx.waker().clone();
+                    let old = chan.send_waiters.borrow_mut().set_waker(key, waker);
+                    drop(old);
+                }
                 Poll::Pending
             }
-            Some(key) => {
-                let grant = chan.send_waiters.borrow().grant(key);
-                match grant {
-                    WAITING => {
-                        self.value = Some(value);
-                        if !chan.send_waiters.borrow().will_wake(key, cx.waker()) {
-                            let waker = cx.waker().clone();
-                            let old = chan.send_waiters.borrow_mut().set_waker(key, waker);
-                            drop(old);
-                        }
-                        Poll::Pending
-                    }
-                    SLOT => {
-                        self.key = None;
-                        chan.send_waiters.borrow_mut().remove(key);
-                        chan.reserved.set(chan.reserved.get() - 1);
-                        if chan.closed.get() {
-                            // Closed after the slot was kept for us.
-                            return Poll::Ready(Err(SendError(value)));
-                        }
-                        chan.queue.borrow_mut().push_back(value);
-                        chan.wake_receiver();
-                        Poll::Ready(Ok(()))
-                    }
-                    _ => {
-                        self.key = None;
-                        chan.send_waiters.borrow_mut().remove(key);
-                        Poll::Ready(Err(SendError(value)))
-                    }
+            SLOT => {
+                self.key = None;
+                chan.send_waiters.borrow_mut().remove(key);
+                chan.reserved.set(chan.reserved.get() - 1);
+                if chan.closed.get() {
+                    // Closed after the slot was kept for us.
+                    return Poll::Ready(Err(SendError(value)));
                 }
+                chan.queue.borrow_mut().push_back(value);
+                chan.wake_receiver();
+                Poll::Ready(Ok(()))
+            }
+            _ => {
+                self.key = None;
+                chan.send_waiters.borrow_mut().remove(key);
+                Poll::Ready(Err(SendError(value)))
             }
         }
     }
 }
 
 impl<T> Drop for Send<'_, T> {
+    #[inline]
     fn drop(&mut self) {
+        if self.key.is_some() {
+            self.leave();
+        }
+        // `self.value`, if any, is dropped after this, with no borrow held.
+    }
+}
+
+impl<T> Send<'_, T> {
+    /// Leaves the line of waiting senders, passing on a slot kept for us.
+    #[inline(never)]
+    fn leave(&mut self) {
         if let Some(key) = self.key.take() {
             let (grant, waker) = {
                 let mut waiters = self.chan.send_waiters.borrow_mut();
@@ -308,7 +335,6 @@ impl<T> Drop for Send<'_, T> {
                 self.chan.grant_slot();
             }
         }
-        // `self.value`, if any, is dropped after this, with no borrow held.
     }
 }
 
@@ -333,6 +359,7 @@ impl<T> Receiver<T> {
     }
 
     /// The polling form of [`recv`](Receiver::recv).
+    #[inline]
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let chan = &*self.chan;
         let value = chan.queue.borrow_mut().pop_front();
@@ -343,18 +370,24 @@ impl<T> Receiver<T> {
                 }
                 Poll::Ready(Some(value))
             }
-            None if chan.senders.get() == 0 => Poll::Ready(None),
-            None => {
-                match chan.rx_waker.take() {
-                    Some(old) if old.will_wake(cx.waker()) => chan.rx_waker.set(Some(old)),
-                    old => {
-                        chan.rx_waker.set(Some(cx.waker().clone()));
-                        drop(old);
-                    }
-                }
-                Poll::Pending
+            None => self.poll_empty(cx),
+        }
+    }
+
+    #[inline(never)]
+    fn poll_empty(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let chan = &*self.chan;
+        if chan.senders.get() == 0 {
+            return Poll::Ready(None);
+        }
+        match chan.rx_waker.take() {
+            Some(old) if old.will_wake(cx.waker()) => chan.rx_waker.set(Some(old)),
+            old => {
+                chan.rx_waker.set(Some(cx.waker().clone()));
+                drop(old);
             }
         }
+        Poll::Pending
     }
 
     /// Takes a value if one is queued.
@@ -425,6 +458,7 @@ pub struct Recv<'a, T> {
 impl<T> Future for Recv<'_, T> {
     type Output = Option<T>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         self.rx.poll_recv(cx)
     }
