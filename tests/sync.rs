@@ -796,8 +796,11 @@ fn mpsc_receiver_close_fails_sends_and_keeps_queued_values() {
             assert_eq!(waiting.await.unwrap(), Err(SendError(2)));
             assert!(matches!(tx.try_send(3), Err(TrySendError::Closed(3))));
             assert_eq!(tx.send(4).await, Err(SendError(4)));
-            // What was queued can still be received.
+            // What was queued can still be received; then the channel is
+            // over, although a sender is still alive.
             assert_eq!(rx.recv().await, Some(1));
+            assert_eq!(rx.recv().await, None);
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
             drop(tx);
             assert_eq!(rx.recv().await, None);
         });

@@ -160,6 +160,18 @@ impl<T> Sender<T> {
     /// bounded channel is full. Gives the value back in the error if the
     /// receiver is gone. Dropped before it completes, it sent nothing and
     /// gives back any room reserved for it.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, rx) = mpsc::channel(1);
+    ///     tx.send("queued").await.unwrap();
+    ///     drop(rx);
+    ///     let err = tx.send("refused").await.unwrap_err();
+    ///     assert_eq!(err.0, "refused"); // the value comes back
+    /// });
+    /// ```
     pub fn send(&self, value: T) -> Send<'_, T> {
         Send {
             chan: &self.chan,
@@ -168,8 +180,21 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Sends `value` now, or says why not: `Full` (it gives the value back)
-    /// or `Closed` (the receiver is gone).
+    /// Sends `value` now, or says why not: `Full` or `Closed` (the
+    /// receiver is gone), each giving the value back. A bounded channel is
+    /// also full to `try_send` while other senders wait for room.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc::{self, TrySendError};
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(1);
+    ///     tx.try_send(1).unwrap();
+    ///     assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    ///     rx.close();
+    ///     assert_eq!(tx.try_send(3), Err(TrySendError::Closed(3)));
+    /// });
+    /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let chan = &*self.chan;
         if chan.closed.get() {
@@ -354,6 +379,22 @@ pub struct Receiver<T> {
 impl<T> Receiver<T> {
     /// Waits for the next value; `None` once every sender is gone and the
     /// queue is drained. Cancel-safe: dropped, it took nothing.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, mut rx) = mpsc::unbounded();
+    ///     eddy::spawn(async move {
+    ///         for word in ["a", "b"] {
+    ///             tx.send(word).await.unwrap();
+    ///         }
+    ///     }); // the task ends: its sender is dropped
+    ///     assert_eq!(rx.recv().await, Some("a"));
+    ///     assert_eq!(rx.recv().await, Some("b"));
+    ///     assert_eq!(rx.recv().await, None);
+    /// });
+    /// ```
     pub fn recv(&mut self) -> Recv<'_, T> {
         Recv { rx: self }
     }
@@ -377,7 +418,8 @@ impl<T> Receiver<T> {
     #[inline(never)]
     fn poll_empty(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let chan = &*self.chan;
-        if chan.senders.get() == 0 {
+        // Closed by `close()`: no value can come, even with senders alive.
+        if chan.senders.get() == 0 || chan.closed.get() {
             return Poll::Ready(None);
         }
         match chan.rx_waker.take() {
@@ -391,6 +433,17 @@ impl<T> Receiver<T> {
     }
 
     /// Takes a value if one is queued.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc::{self, TryRecvError};
+    ///
+    /// let (tx, mut rx) = mpsc::unbounded();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.try_send(7).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(7));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let chan = &*self.chan;
         let value = chan.queue.borrow_mut().pop_front();
@@ -401,13 +454,27 @@ impl<T> Receiver<T> {
                 }
                 Ok(value)
             }
-            None if chan.senders.get() == 0 => Err(TryRecvError::Disconnected),
+            None if chan.senders.get() == 0 || chan.closed.get() => Err(TryRecvError::Disconnected),
             None => Err(TryRecvError::Empty),
         }
     }
 
     /// Stops the channel: sends fail from now on (waiting senders get their
-    /// values back), while what is queued can still be received.
+    /// values back), while what is queued can still be received; then
+    /// `recv` gives `None`, even if senders are still alive.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(4);
+    ///     tx.send(1).await.unwrap();
+    ///     rx.close();
+    ///     assert!(tx.send(2).await.is_err());
+    ///     assert_eq!(rx.recv().await, Some(1)); // still there
+    ///     assert_eq!(rx.recv().await, None);
+    /// });
+    /// ```
     pub fn close(&mut self) {
         self.chan.close();
     }

@@ -61,6 +61,16 @@ impl<T> Mutex<T> {
     }
 
     /// Takes the lock if it is free and nobody waits for it.
+    ///
+    /// ```
+    /// use eddy::sync::Mutex;
+    ///
+    /// let m = Mutex::new(1);
+    /// let guard = m.try_lock().unwrap();
+    /// assert!(m.try_lock().is_none()); // held
+    /// drop(guard);
+    /// assert_eq!(*m.try_lock().unwrap(), 1);
+    /// ```
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         let permit = self.sem.try_acquire().ok()?;
         Some(self.guard(permit))

@@ -78,6 +78,26 @@ impl Notify {
 
     /// Wakes every task waiting now, and every `Notified` already created;
     /// stores no permit.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use eddy::sync::Notify;
+    ///
+    /// eddy::block_on(async {
+    ///     let notify = Rc::new(Notify::new());
+    ///     let waiters: Vec<_> = (0..3)
+    ///         .map(|_| {
+    ///             let n = notify.clone();
+    ///             eddy::spawn(async move { n.notified().await })
+    ///         })
+    ///         .collect();
+    ///     eddy::task::yield_now().await; // all three wait now
+    ///     notify.notify_waiters();
+    ///     for w in waiters {
+    ///         w.await.unwrap();
+    ///     }
+    /// });
+    /// ```
     pub fn notify_waiters(&self) {
         self.calls.set(self.calls.get() + 1);
         let mut wake = Vec::new();

@@ -99,6 +99,18 @@ impl<T> Sender<T> {
     }
 
     /// Waits until the receiver is gone: lets a producer stop work nobody wants.
+    ///
+    /// ```
+    /// use eddy::sync::oneshot;
+    ///
+    /// eddy::block_on(async {
+    ///     let (mut tx, rx) = oneshot::channel::<u32>();
+    ///     eddy::spawn(async move { drop(rx) });
+    ///     tx.closed().await; // the receiver went away
+    ///     assert!(tx.is_closed());
+    ///     assert_eq!(tx.send(1), Err(1));
+    /// });
+    /// ```
     pub async fn closed(&mut self) {
         let inner = self.inner.as_ref().expect("present until send");
         std::future::poll_fn(|cx| {
@@ -137,6 +149,16 @@ pub struct Receiver<T> {
 
 impl<T> Receiver<T> {
     /// Takes the value if it is there.
+    ///
+    /// ```
+    /// use eddy::sync::oneshot::{self, TryRecvError};
+    ///
+    /// let (tx, mut rx) = oneshot::channel();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send("done").unwrap();
+    /// assert_eq!(rx.try_recv(), Ok("done"));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         match self.inner.value.take() {
             Some(value) => Ok(value),

@@ -80,6 +80,15 @@ impl Semaphore {
 
     /// Adds `n` permits: waiting tasks get them first, in FIFO order.
     /// Panics if the count would overflow `usize`.
+    ///
+    /// ```
+    /// use eddy::sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(0);
+    /// assert!(sem.try_acquire().is_err());
+    /// sem.add_permits(2);
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
     pub fn add_permits(&self, n: usize) {
         let mut n = n;
         let mut wake = Vec::new();
@@ -113,6 +122,16 @@ impl Semaphore {
     }
 
     /// Takes a permit if one is free and nobody is waiting.
+    ///
+    /// ```
+    /// use eddy::sync::{Semaphore, TryAcquireError};
+    ///
+    /// let sem = Semaphore::new(1);
+    /// let permit = sem.try_acquire().unwrap();
+    /// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+    /// drop(permit); // given back
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
     pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
         let permits = self.permits.get();
         if permits > 0 && self.waiters.borrow().is_empty() {
@@ -133,6 +152,21 @@ impl Semaphore {
 
     /// As [`acquire`](Semaphore::acquire), for a semaphore in an `Rc`: the
     /// permit keeps the semaphore alive, so it can move into a spawned task.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use eddy::sync::Semaphore;
+    ///
+    /// eddy::block_on(async {
+    ///     let sem = Rc::new(Semaphore::new(1));
+    ///     let permit = sem.clone().acquire_owned().await;
+    ///     let task = eddy::spawn(async move {
+    ///         let _permit = permit; // held until this task ends
+    ///     });
+    ///     task.await.unwrap();
+    ///     assert_eq!(sem.available_permits(), 1);
+    /// });
+    /// ```
     pub async fn acquire_owned(self: Rc<Self>) -> OwnedPermit {
         self.acquire().await.forget();
         OwnedPermit { sem: self }
