@@ -20,7 +20,13 @@
 //! - [`runtime`]: [`Runtime`], [`Builder`], [`Handle`], and the loop itself
 //!   (`runtime/core.rs`, with the run queue in `runtime/run_queue.rs`);
 //! - [`task`]: spawning, [`JoinHandle`], [`task::JoinSet`], the raw task and
-//!   its waker (`task/raw.rs`, `task/waker.rs`).
+//!   its waker (`task/raw.rs`, `task/waker.rs`);
+//! - [`time`]: sleeps, timeouts and intervals, on the timer wheel in
+//!   `time/wheel.rs`;
+//! - [`net`] and [`io`]: sockets and [`io::Async`], woken by the reactor
+//!   (`reactor/`, whose `mio::Poll` call is in `reactor/mod.rs`);
+//! - [`sync`]: oneshot and mpsc channels, `Notify`, `Semaphore`, `Mutex`,
+//!   sharing one FIFO waiter list (`sync/waiters.rs`).
 //!
 //! [`Waker`]: std::task::Waker
 
