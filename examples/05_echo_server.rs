@@ -65,10 +65,20 @@ fn main() -> io::Result<()> {
         // The server: accept CLIENTS connections, one task for each.
         let server = eddy::spawn(async move {
             let mut connections = Vec::new();
-            for id in 0..CLIENTS {
-                let (stream, peer) = listener.accept().await?;
-                println!("server: connection {id} from {peer}");
-                connections.push(eddy::spawn(serve(stream, id)));
+            while connections.len() < CLIENTS {
+                let id = connections.len();
+                match listener.accept().await {
+                    Ok((stream, peer)) => {
+                        println!("server: connection {id} from {peer}");
+                        connections.push(eddy::spawn(serve(stream, id)));
+                    }
+                    // Out of file descriptors, say: retrying at once would
+                    // spin, so give other tasks a moment to close some.
+                    Err(e) => {
+                        println!("server: accept failed: {e}; retrying in 10 ms");
+                        eddy::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
             }
             let mut total = 0;
             for connection in connections {
