@@ -1,0 +1,270 @@
+//! Every example builds, runs, exits with success within 20 s, and prints
+//! the line that shows it did its job.
+//!
+//! The examples are built once with the same cargo and profile as this test
+//! (a no-op when `cargo test` has already built them), then run as child
+//! processes. A watchdog thread per child waits for its output to end; a
+//! child still running after the limit is killed and the test fails.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{OnceLock, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// `target/<profile>`, found from this test's own executable
+/// (`target/<profile>/deps/examples-<hash>`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test runs from target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Builds every example once per test run.
+fn build_examples() {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--examples", "--quiet"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir().file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        match cmd.status() {
+            Ok(status) if status.success() => Ok(()),
+            Ok(status) => Err(format!("`cargo build --examples` failed: {status}")),
+            Err(e) => Err(format!("could not run cargo: {e}")),
+        }
+    });
+    if let Err(e) = built {
+        panic!("{e}");
+    }
+}
+
+/// What one run of an example printed.
+struct Run {
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the example `name`; fails the test if it does not exit with
+/// success within `LIMIT`.
+fn run(name: &str) -> Run {
+    build_examples();
+    let path = profile_dir().join("examples").join(name);
+    let start = Instant::now();
+    let mut child = Command::new(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {}: {e}", path.display()));
+    // Both pipes are read on threads, so a chatty child never blocks on a
+    // full pipe; the channel says when both have ended (the child exited).
+    let (tx, rx) = mpsc::channel();
+    for (pipe, is_err) in [
+        (
+            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+            false,
+        ),
+        (Box::new(child.stderr.take().unwrap()), true),
+    ] {
+        let tx = tx.clone();
+        thread::spawn(move || {
+            let mut pipe = pipe;
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            let _ = tx.send((is_err, text));
+        });
+    }
+    drop(tx);
+    let (mut stdout, mut stderr) = (None, None);
+    while stdout.is_none() || stderr.is_none() {
+        let left = LIMIT.saturating_sub(start.elapsed());
+        match rx.recv_timeout(left) {
+            Ok((false, text)) => stdout = Some(text),
+            Ok((true, text)) => stderr = Some(text),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("example {name} ran for more than {LIMIT:?} and was killed");
+            }
+        }
+    }
+    let status = child.wait().expect("wait for the example");
+    let run = Run {
+        stdout: stdout.unwrap(),
+        stderr: stderr.unwrap(),
+    };
+    assert!(
+        status.success(),
+        "example {name} failed ({status}).\n--- stdout\n{}\n--- stderr\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+impl Run {
+    /// Asserts that some line of stdout is exactly `line`.
+    fn has_line(&self, line: &str) -> &Self {
+        assert!(
+            self.stdout.lines().any(|l| l == line),
+            "expected the line {line:?} in:\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    /// The first stdout line that starts with `prefix`.
+    fn line_starting(&self, prefix: &str) -> &str {
+        self.stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{}", self.stdout))
+    }
+
+    /// The last line of stdout.
+    fn last_line(&self) -> &str {
+        self.stdout.lines().last().unwrap_or("")
+    }
+}
+
+/// The numbers in `line`, in order.
+fn numbers(line: &str) -> Vec<u64> {
+    line.split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn example_01_hello() {
+    let run = run("01_hello");
+    run.has_line("main: spawned 3 tasks, now awaiting them")
+        .has_line("main: sum of squares = 14");
+    // Spawned tasks run only once main waits, and in spawn order.
+    let pos = |s: &str| run.stdout.find(s).unwrap();
+    assert!(pos("main: spawned") < pos("task 1:"));
+    assert!(pos("task 1:") < pos("task 2:") && pos("task 2:") < pos("task 3:"));
+}
+
+#[test]
+fn example_02_timeouts_and_cancellation() {
+    let run = run("02_timeouts_and_cancellation");
+    assert_eq!(
+        run.last_line(),
+        "done: 1 finished in time, 1 timed out, 1 aborted and cleaned up"
+    );
+    // The timed-out operation and the aborted worker both ran their
+    // destructors, and the worker's ran before `abort()` returned.
+    run.has_line("cleanup slow op: dropped before it finished")
+        .has_line("main: abort() returned; worker cleaned up already: true");
+}
+
+#[test]
+fn example_03_gather() {
+    let run = run("03_gather");
+    assert_eq!(
+        run.last_line(),
+        "done: 10 jobs, 7 ok, 2 failed, 1 panicked, 0 lost"
+    );
+    assert!(
+        run.stdout
+            .contains("panicked: payload \"job 6: index out of bounds (a bug)\""),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn example_04_producer_consumer() {
+    let run = run("04_producer_consumer");
+    let done = run.line_starting("done: ");
+    let n = numbers(done);
+    // "done: N items through 3 stages, sum = S"
+    assert_eq!(n.len(), 3, "{done}");
+    assert_eq!(n[1], 3);
+    assert!(n[0] > 0);
+    assert!(
+        run.stdout.contains("queue full"),
+        "backpressure was never shown:\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn example_05_echo_server() {
+    let run = run("05_echo_server");
+    let done = run.line_starting("done: the server echoed ");
+    assert!(done.ends_with("bytes to 3 clients"), "{done}");
+    for id in 0..3 {
+        assert!(
+            run.stdout
+                .contains(&format!("server: connection {id} closed by the client")),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn example_06_chat_server() {
+    let run = run("06_chat_server");
+    let done = run.last_line();
+    assert!(
+        done.starts_with(
+            "done: 4 clients chatted, 1 misbehaving client dropped, every message delivered ("
+        ),
+        "{done}"
+    );
+    run.has_line("server: dropping mallory: line longer than 256 bytes")
+        .has_line("mallory: disconnected by the server");
+    for name in ["alice", "bob", "carol", "dave"] {
+        run.line_starting(&format!("{name}: heard all "));
+    }
+}
+
+#[test]
+fn example_07_fetch_many() {
+    let run = run("07_fetch_many");
+    let done = run.last_line();
+    let n = numbers(done);
+    // "done: 100 pages, OK ok, T timed out, at most P in flight"
+    assert!(done.starts_with("done: 100 pages, "), "{done}");
+    assert_eq!(n.len(), 4, "{done}");
+    assert_eq!(n[1] + n[2], 100, "{done}");
+    assert!(n[2] > 0, "no request timed out: {done}");
+    assert!(n[3] <= 10, "{done}");
+    run.has_line("client: 100 fetches spawned, at most 10 at a time");
+}
+
+#[test]
+fn example_08_event_loop_from_scratch() {
+    let run = run("08_event_loop_from_scratch");
+    let done = run.last_line();
+    assert!(
+        done.starts_with("done: echoed 3 messages over one connection, 3 timers fired, "),
+        "{done}"
+    );
+}
+
+#[test]
+fn example_09_blocking_work() {
+    let run = run("09_blocking_work");
+    let done = run.last_line();
+    let n = numbers(done);
+    // "done: primes below B = P, K ticks while the blocking work ran"
+    assert!(done.starts_with("done: primes below "), "{done}");
+    assert_eq!(n.len(), 3, "{done}");
+    assert!(n[2] >= 2, "the timer did not keep ticking: {done}");
+    // Blocking the loop's thread itself does delay the ticks.
+    let late = numbers(run.line_starting("main: the tick after the blocking call came "));
+    assert!(late[0] >= 50, "{late:?}");
+}
