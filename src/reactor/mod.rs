@@ -16,19 +16,26 @@
 //! saw the socket not ready, after which the kernel will report the next
 //! edge.
 //!
+//! For a host loop that waits on the poller's own fd, the reactor can also
+//! keep a timerfd in the poller (`timerfd.rs`), armed for the earliest
+//! deadline, so that the fd turns readable when a timer is due.
+//!
 //! The reactor knows wakers and tokens, never tasks.
 
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 mod registration;
 mod scheduled_io;
+#[cfg(target_os = "linux")]
+mod timerfd;
 
 pub(crate) use registration::{Direction, Registration, current_reactor};
 pub(crate) use scheduled_io::Slot;
@@ -36,6 +43,8 @@ use scheduled_io::{CLOSED, READ_CLOSED, ScheduledIo, bit};
 
 /// The token of the unpark waker; never a registration's.
 const UNPARK: Token = Token(usize::MAX);
+/// The token of the timerfd; never a registration's.
+const TIMER: Token = Token(usize::MAX - 1);
 
 pub(crate) struct Reactor {
     /// `None` once the runtime is gone (the epoll fd is closed with it).
@@ -45,6 +54,11 @@ pub(crate) struct Reactor {
     next_generation: Cell<u32>,
     /// Reused buffer for the wakers one poll must wake with no borrow held.
     wake_buf: RefCell<Vec<Waker>>,
+    /// Host mode: made by the first `watch_timers`, armed by `arm_timer`.
+    #[cfg(target_os = "linux")]
+    timer: RefCell<Option<timerfd::TimerFd>>,
+    /// The deadline the timerfd is armed for (`None`: disarmed).
+    armed: Cell<Option<Instant>>,
 }
 
 impl Reactor {
@@ -57,12 +71,81 @@ impl Reactor {
             sources: RefCell::new(Slab::new()),
             next_generation: Cell::new(0),
             wake_buf: RefCell::new(Vec::new()),
+            #[cfg(target_os = "linux")]
+            timer: RefCell::new(None),
+            armed: Cell::new(None),
         };
         Ok((reactor, waker))
     }
 
     pub(crate) fn has_sources(&self) -> bool {
         !self.sources.borrow().is_empty()
+    }
+
+    /// The poller's fd, for a host loop to wait on; -1 once the runtime is gone.
+    pub(crate) fn fd(&self) -> RawFd {
+        self.poll
+            .borrow()
+            .as_ref()
+            .map_or(-1, |poll| poll.as_raw_fd())
+    }
+
+    /// Host mode: from now on the poller's fd also turns readable when the
+    /// deadline given to [`arm_timer`](Reactor::arm_timer) passes. True if
+    /// it does (false off Linux, or if the OS refused a timerfd).
+    pub(crate) fn watch_timers(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            if self.timer.borrow().is_some() {
+                return true;
+            }
+            let poll = self.poll.borrow();
+            let Some(poll) = poll.as_ref() else {
+                return false;
+            };
+            let made = timerfd::TimerFd::new().and_then(|timer| {
+                let fd = timer.raw();
+                poll.registry().register(
+                    &mut mio::unix::SourceFd(&fd),
+                    TIMER,
+                    Interest::READABLE,
+                )?;
+                Ok(timer)
+            });
+            match made {
+                Ok(timer) => {
+                    *self.timer.borrow_mut() = Some(timer);
+                    self.armed.set(None);
+                    true
+                }
+                Err(e) => {
+                    eprintln!(
+                        "eddy: could not make a timerfd ({e}): the runtime's fd will not turn \
+                         readable when a timer is due; use Runtime::next_deadline"
+                    );
+                    false
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        false
+    }
+
+    /// In host mode, arms the timerfd for `deadline` unless it is armed for
+    /// it already: one syscall per change of the earliest deadline.
+    pub(crate) fn arm_timer(&self, deadline: Option<Instant>) {
+        #[cfg(target_os = "linux")]
+        if let Some(timer) = self.timer.borrow().as_ref() {
+            if self.armed.get() != deadline {
+                // Fails only on a broken fd; the host then learns of the
+                // deadline from `next_deadline` or its next event.
+                if timer.arm(deadline).is_ok() {
+                    self.armed.set(deadline);
+                }
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = deadline;
     }
 
     /// Waits for readiness for at most `timeout` (`None`: until something
@@ -87,6 +170,10 @@ impl Reactor {
             for event in events.iter() {
                 let token = event.token();
                 if token == UNPARK {
+                    continue;
+                }
+                if token == TIMER {
+                    self.timer_fired();
                     continue;
                 }
                 count += 1;
@@ -117,6 +204,15 @@ impl Reactor {
         }
         *self.wake_buf.borrow_mut() = defer;
         count
+    }
+
+    /// The timerfd expired: it is one-shot, so it is disarmed now.
+    fn timer_fired(&self) {
+        #[cfg(target_os = "linux")]
+        if let Some(timer) = self.timer.borrow().as_ref() {
+            timer.drain();
+        }
+        self.armed.set(None);
     }
 
     /// Registers `source`, edge-triggered.
@@ -159,6 +255,8 @@ impl Reactor {
     pub(crate) fn close(&self) {
         let poll = self.poll.borrow_mut().take();
         drop(poll);
+        #[cfg(target_os = "linux")]
+        drop(self.timer.borrow_mut().take());
         let sources = std::mem::take(&mut *self.sources.borrow_mut());
         let mut defer = Vec::new();
         for (_, source) in &sources {

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::Config;
 use super::context::Enter;
+use super::dump::{TaskInfo, TaskState};
 use super::metrics::{Counters, bump};
 use super::run_queue::RunQueue;
 use super::shared::{Remote, Shared};
@@ -28,7 +29,7 @@ use crate::reactor::Reactor;
 use crate::task::blocking::BlockingPool;
 use crate::task::harness;
 use crate::task::list::TaskList;
-use crate::task::raw::{COMPLETE, SCHEDULED, TaskRef};
+use crate::task::raw::{COMPLETE, RUNNING, SCHEDULED, TaskRef};
 use crate::task::{JoinHandle, TaskId};
 use crate::time::TimerDriver;
 
@@ -74,7 +75,7 @@ impl Core {
             shared_ptr: Arc::as_ptr(&shared),
             shared,
             run_queue: RunQueue::new(),
-            tasks: TaskList::default(),
+            tasks: TaskList::new(config.debug),
             reactor: Rc::new(reactor),
             timers: Rc::new(TimerDriver::new()),
             blocking: BlockingPool::new(config.max_blocking_threads, config.blocking_keep_alive),
@@ -105,11 +106,10 @@ impl Core {
     where
         F: Future + 'static,
     {
-        let _ = location; // kept by debug mode (see `Builder::debug`)
         let id = TaskId(self.next_id.get());
         self.next_id.set(id.0 + 1);
         let task = TaskRef::allocate(future, &self.shared, id);
-        self.tasks.push_back(task);
+        self.tasks.push_back(task, location);
         bump(&self.counters.tasks_spawned);
         match self.phase.get() {
             Phase::Running => self.enqueue(task),
@@ -147,6 +147,7 @@ impl Core {
     #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = Enter::run(self, "block_on");
+        let _drive = Drive::start(self);
         let mut future = pin!(future);
         let waker = Waker::from(Arc::clone(&self.shared));
         let mut cx = Context::from_waker(&waker);
@@ -168,18 +169,81 @@ impl Core {
                     }
                 }
             }
-            self.look_outside(true);
+            self.look_outside(None, false);
         }
+    }
+
+    /// One turn for a host loop: look outside (blocking for at most
+    /// `max_wait` if nothing is ready), then poll the tasks ready at that
+    /// point. Returns the number of task polls.
+    #[track_caller]
+    pub(crate) fn turn(&self, max_wait: Option<Duration>) -> usize {
+        let _enter = Enter::run(self, "turn");
+        let _drive = Drive::start(self);
+        let before = self.counters.polls.get();
+        // Always ask the poller: it clears the fd a host waits on.
+        self.look_outside(max_wait, true);
+        // Tasks woken from here on run in the next turn, so a task that
+        // keeps waking itself cannot hold the host's loop.
+        for _ in 0..self.run_queue.len() {
+            match self.run_queue.pop() {
+                Some(Some(task)) => self.run_task(task),
+                // A wake of a `block_on` future that has returned.
+                Some(None) => self.main_scheduled.set(false),
+                None => break,
+            }
+        }
+        (self.counters.polls.get() - before) as usize
+    }
+
+    /// Host mode: the poller's fd, which from now on also turns readable
+    /// when a timer is due.
+    pub(crate) fn host_fd(&self) -> std::os::fd::RawFd {
+        if self.reactor.watch_timers() {
+            self.reactor.arm_timer(self.timers.next_deadline());
+        }
+        self.reactor.fd()
+    }
+
+    /// A task was spawned from outside a drive: a host watching the fd must
+    /// see that there is work.
+    pub(crate) fn spawned_outside(&self) {
+        self.shared.signal();
+    }
+
+    /// The live tasks, oldest first.
+    pub(crate) fn tasks(&self) -> Vec<TaskInfo> {
+        self.tasks
+            .iter()
+            .map(|task| {
+                let local = task.local();
+                let state = if local & RUNNING != 0 {
+                    TaskState::Running
+                } else if local & SCHEDULED != 0 || task.is_remote_queued() {
+                    TaskState::Scheduled
+                } else {
+                    TaskState::Idle
+                };
+                TaskInfo {
+                    id: task.id(),
+                    location: self.tasks.location(task.id()),
+                    state,
+                    polls: task.polls(),
+                }
+            })
+            .collect()
     }
 
     fn run_task(&self, task: TaskRef) {
         let polled = if self.config.debug {
-            let start = Instant::now();
+            // Looked up first: a task that finishes in this poll leaves the list.
             let id = task.id();
+            let location = self.tasks.location(id);
+            let start = Instant::now();
             let polled = harness::run(task, &self.tasks);
             let took = start.elapsed();
-            if polled && took >= self.config.slow_poll_threshold {
-                eprintln!("eddy: slow poll: task {id} took {} ms", took.as_millis());
+            if polled && took > self.config.slow_poll_threshold {
+                report_slow_poll(id, location, took);
             }
             polled
         } else {
@@ -190,23 +254,28 @@ impl Core {
         }
     }
 
-    /// The second half of a trip: I/O, timers, other threads. Blocks (when
-    /// `may_block` and nothing is ready) until one of them has something,
-    /// or until the next timer is due.
-    fn look_outside(&self, may_block: bool) {
+    /// The second half of a trip: I/O, timers, other threads. If nothing is
+    /// ready, blocks until one of them has something, the next timer is
+    /// due, or `max_wait` passed (`None`: no limit). `must_poll` asks the
+    /// poller even when no socket is registered.
+    fn look_outside(&self, max_wait: Option<Duration>, must_poll: bool) {
         self.run_queue.shrink();
         // One clock read serves the park timeout and the firing below.
         let mut now = None;
-        let timeout = self.timers.next_deadline().map(|deadline| {
+        let next_timer = self.timers.next_deadline().map(|deadline| {
             let n = *now.insert(Instant::now());
             deadline.saturating_duration_since(n)
         });
-        if may_block && self.run_queue.is_empty() && timeout != Some(Duration::ZERO) {
+        let timeout = match (next_timer, max_wait) {
+            (Some(t), Some(m)) => Some(t.min(m)),
+            (t, m) => t.or(m),
+        };
+        if self.run_queue.is_empty() && timeout != Some(Duration::ZERO) {
             // mio rounds a timeout up to the millisecond: never a busy
             // zero-timeout spin for a timer less than 1 ms away.
             self.park(timeout);
             now = None; // time passed while parked
-        } else if self.reactor.has_sources() {
+        } else if must_poll || self.reactor.has_sources() {
             // Without registered sources nothing could be ready: skip the syscall.
             self.poll_reactor(Some(Duration::ZERO));
         }
@@ -314,5 +383,46 @@ impl Core {
         self.shared.set_core(std::ptr::null());
         self.shared.close();
         self.blocking.shutdown();
+    }
+}
+
+/// Debug mode's report of a poll slower than `Builder::slow_poll_threshold`.
+fn report_slow_poll(id: TaskId, location: Option<&Location<'static>>, took: Duration) {
+    match location {
+        Some(at) => eprintln!(
+            "eddy: slow poll: task {id} spawned at {}:{}:{} took {} ms",
+            at.file(),
+            at.line(),
+            at.column(),
+            took.as_millis()
+        ),
+        None => eprintln!(
+            "eddy: slow poll: task {id} spawned at <unknown> took {} ms",
+            took.as_millis()
+        ),
+    }
+}
+
+/// Marks a drive (`block_on` or `turn`) of the loop. Between drives the
+/// runtime counts as parked, so that a wake from another thread writes the
+/// unpark eventfd and a host waiting on the poller's fd sees it; when a
+/// drive ends with work left (tasks still ready), the eventfd is written at
+/// once, and in host mode the timerfd is armed for the next deadline.
+struct Drive<'a> {
+    core: &'a Core,
+}
+
+impl<'a> Drive<'a> {
+    fn start(core: &'a Core) -> Drive<'a> {
+        core.shared.end_park();
+        Drive { core }
+    }
+}
+
+impl Drop for Drive<'_> {
+    fn drop(&mut self) {
+        let core = self.core;
+        core.shared.park_outside(!core.run_queue.is_empty());
+        core.reactor.arm_timer(core.timers.next_deadline());
     }
 }

@@ -8,7 +8,20 @@
 //!
 //! Files: `core.rs` is the loop, `run_queue.rs` the run queue, `context.rs`
 //! the thread-local "current runtime", `shared.rs` the block other threads
-//! see (remote queue, park flag, unpark waker), `handle.rs` the `Handle`.
+//! see (remote queue, park flag, unpark waker), `handle.rs` the `Handle`,
+//! `metrics.rs` the counters and `dump.rs` the task dump.
+//!
+//! # Driving eddy from another loop
+//!
+//! A program with a loop of its own (a GUI toolkit, a game loop, another
+//! epoll) does not call `block_on`: it waits on the runtime's fd
+//! ([`AsRawFd`](std::os::fd::AsRawFd)) beside its own, and calls
+//! [`Runtime::turn`] when the fd is readable. The fd is the poller's epoll
+//! fd; it turns readable on a socket event, on a wake from another thread
+//! (the unpark eventfd), when a turn ends with tasks still ready (the
+//! eventfd again, written once), and when the next timer is due (a
+//! timerfd, armed after each turn only if the earliest deadline changed).
+//! Between turns the runtime counts as parked.
 
 use std::future::Future;
 use std::io;
@@ -19,6 +32,7 @@ use std::time::Duration;
 
 mod context;
 mod core;
+mod dump;
 mod handle;
 mod metrics;
 mod run_queue;
@@ -26,6 +40,7 @@ mod shared;
 
 pub(crate) use self::context::with_current;
 pub(crate) use self::core::Core;
+pub use self::dump::{TaskInfo, TaskState};
 pub use self::handle::Handle;
 pub use self::metrics::Metrics;
 pub(crate) use self::shared::{Remote, RemoteSpawn, Shared};
@@ -124,7 +139,65 @@ impl Runtime {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.core.spawn(future, Location::caller())
+        let handle = self.core.spawn(future, Location::caller());
+        self.core.spawned_outside();
+        handle
+    }
+
+    /// One turn of the loop, for a host program that drives eddy from its
+    /// own loop: takes in what happened (socket events, wakes and spawns
+    /// from other threads), fires due timers, then polls the tasks ready at
+    /// that point, once each; returns how many task polls it made. If no
+    /// task is ready, it first waits in the poller for at most `max_wait`
+    /// (`None`: until something happens; `Some(Duration::ZERO)`: not at
+    /// all). A task woken during the turn runs in the next one, so a task
+    /// that never stops being ready cannot hold the host's loop.
+    ///
+    /// Typical use: wait on the runtime's fd ([`AsRawFd`](std::os::fd::AsRawFd))
+    /// beside the host's own, and call `turn(Some(Duration::ZERO))` when it
+    /// is readable.
+    ///
+    /// Panics if called from inside a runtime (a task, or `block_on`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = eddy::Runtime::new()?;
+    /// let task = rt.spawn(async {
+    ///     eddy::task::yield_now().await;
+    ///     "done"
+    /// });
+    /// assert_eq!(rt.turn(Some(Duration::ZERO)), 1); // runs until the yield
+    /// assert_eq!(rt.turn(Some(Duration::ZERO)), 1); // and to the end
+    /// assert_eq!(rt.turn(Some(Duration::ZERO)), 0); // nothing left
+    /// assert_eq!(rt.block_on(task).unwrap(), "done");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn turn(&self, max_wait: Option<Duration>) -> usize {
+        self.core.turn(max_wait)
+    }
+
+    /// A dump of the live tasks (spawned, not yet finished), oldest first:
+    /// id, spawn location (in debug mode), state and poll count. Callable
+    /// from inside a task.
+    ///
+    /// ```
+    /// use eddy::runtime::TaskState;
+    ///
+    /// let rt = eddy::Runtime::new()?;
+    /// let (tx, rx) = eddy::sync::oneshot::channel::<()>();
+    /// rt.spawn(async move { rx.await.ok() });
+    /// rt.block_on(eddy::task::yield_now()); // the task runs and waits
+    /// let dump = rt.tasks();
+    /// assert_eq!(dump.len(), 1);
+    /// assert_eq!(dump[0].state, TaskState::Idle);
+    /// assert_eq!(dump[0].polls, 1);
+    /// drop(tx);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn tasks(&self) -> Vec<TaskInfo> {
+        self.core.tasks()
     }
 
     /// A handle that spawns onto this runtime from any thread.
@@ -168,6 +241,37 @@ impl Runtime {
                 .unparks
                 .load(std::sync::atomic::Ordering::Relaxed),
         }
+    }
+}
+
+/// The runtime's fd, for a host loop to wait on (see [`Runtime::turn`]): it
+/// is readable whenever the runtime has work (a ready task, a due timer, a
+/// socket event, a wake from another thread) and quiet when it has none.
+/// The first call also makes the fd turn readable when a timer is due
+/// (Linux: a timerfd in the poller); elsewhere, use
+/// [`Runtime::next_deadline`] for the host's poll timeout.
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use std::time::Duration;
+///
+/// let rt = eddy::Runtime::new()?;
+/// let fd = rt.as_raw_fd();
+/// let readable = |timeout_ms| {
+///     let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+///     // SAFETY: one valid pollfd.
+///     unsafe { libc::poll(&mut p, 1, timeout_ms) == 1 }
+/// };
+/// assert!(!readable(0)); // nothing to do
+/// rt.spawn(async {});
+/// assert!(readable(1000)); // a task is ready
+/// rt.turn(Some(Duration::ZERO));
+/// assert!(!readable(0)); // quiet again
+/// # Ok::<(), std::io::Error>(())
+/// ```
+impl std::os::fd::AsRawFd for Runtime {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.core.host_fd()
     }
 }
 

@@ -56,7 +56,8 @@ impl Shared {
     pub(crate) fn new(unpark: mio::Waker) -> Shared {
         Shared {
             remote: SegQueue::new(),
-            parked: AtomicBool::new(false),
+            // Not driven yet: counts as parked (see `park_outside`).
+            parked: AtomicBool::new(true),
             closed: AtomicBool::new(false),
             main_woken: AtomicBool::new(false),
             unpark: Mutex::new(Some(unpark)),
@@ -101,8 +102,27 @@ impl Shared {
         fence(Ordering::SeqCst);
         if self.closed.load(Ordering::Relaxed) {
             self.drain_closed();
-        } else if self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::AcqRel) {
+        } else {
+            self.signal();
+        }
+    }
+
+    /// Writes the unpark eventfd if the loop is parked (sleeping in the
+    /// poller, or not driven at all), once per park.
+    pub(crate) fn signal(&self) {
+        if self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::AcqRel) {
             self.unpark();
+        }
+    }
+
+    /// A drive of the loop ends: the runtime counts as parked until the
+    /// next one. If work is left (`work_left`, or messages from other
+    /// threads), the eventfd is written now, so a host sees its fd readable.
+    pub(crate) fn park_outside(&self, work_left: bool) {
+        self.parked.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if work_left || self.has_remote_work() {
+            self.signal();
         }
     }
 

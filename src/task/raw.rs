@@ -198,6 +198,17 @@ impl TaskRef {
         self.header().local.set(v)
     }
 
+    /// How many times the task was polled.
+    pub(crate) fn polls(&self) -> u64 {
+        self.local() >> POLL_SHIFT
+    }
+
+    /// True while the task sits in the remote queue (woken from elsewhere,
+    /// not yet moved to the run queue).
+    pub(crate) fn is_remote_queued(&self) -> bool {
+        self.header().state.load(Ordering::Relaxed) & REMOTE_QUEUED != 0
+    }
+
     /// True while the stage still holds the future.
     pub(crate) fn has_future(&self) -> bool {
         self.local() & STAGE_MASK == STAGE_FUTURE
