@@ -205,7 +205,8 @@ impl Runtime {
         Handle::new(Arc::clone(&self.core.shared))
     }
 
-    /// When the next timer is due, if any: for a host loop that keeps its
+    /// When the next timer is due (its deadline rounded up to the
+    /// millisecond), if any: for a host loop that keeps its
     /// own clock and calls [`turn`](Runtime::turn) itself.
     ///
     /// ```

@@ -105,9 +105,10 @@ impl TimerDriver {
         drop(waker);
     }
 
-    /// When the next timer is due, if any. The loop sleeps until then.
+    /// When the next timer is due, if any (exact to the tick). The loop
+    /// sleeps until then; `fire` catches up with any cascade on the way.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let tick = self.wheel.borrow().next_expiration()?;
+        let tick = self.wheel.borrow().next_deadline()?;
         Some(self.tick_instant(tick))
     }
 

@@ -14,6 +14,10 @@
 //! - The next expiration is O(levels): each level keeps a 64-bit mask of its
 //!   occupied slots, and all occupied slots of a level lie ahead of the
 //!   present in the current window, so the lowest set bit is the next one.
+//! - The next deadline (what the loop sleeps until) is exact, not the start
+//!   of a coarse slot: each slot keeps the earliest deadline in it, updated
+//!   on insert, and walked again only when that very entry leaves, so a
+//!   host waiting on eddy's fd is not woken for a cascade.
 //! - A timer more than `64^6` ticks away waits in an overflow list, and is
 //!   moved into the wheel when the present enters its top-level window, so
 //!   it never fires early.
@@ -74,6 +78,8 @@ pub(crate) struct Wheel<T> {
     slots: [[List; SLOTS]; LEVELS],
     /// Bit `s` of `occupied[l]` is set when slot `s` of level `l` is not empty.
     occupied: [u64; LEVELS],
+    /// The earliest deadline in each slot (meaningful while it is occupied).
+    slot_min: [[u64; SLOTS]; LEVELS],
     overflow: List,
     /// No overflow entry has a deadline below this (it may be lower than the
     /// true minimum after a removal; that only costs an early look).
@@ -89,6 +95,7 @@ impl<T> Wheel<T> {
             entries: Slab::new(),
             slots: [[List::EMPTY; SLOTS]; LEVELS],
             occupied: [0; LEVELS],
+            slot_min: [[u64::MAX; SLOTS]; LEVELS],
             overflow: List::EMPTY,
             overflow_min: u64::MAX,
             due: List::EMPTY,
@@ -165,6 +172,24 @@ impl<T> Wheel<T> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// The earliest deadline of the entries not yet handed out (`elapsed` if
+    /// some are due already); `None` when no entry waits. Never later than
+    /// the true earliest deadline, and equal to it unless that entry is in
+    /// the overflow list (more than `64^6` ticks away) where an entry
+    /// removed may leave a lower bound.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        if self.due.head != NIL {
+            return Some(self.elapsed);
+        }
+        // The earliest entry is in the first occupied slot of the lowest
+        // occupied level (see `next_expiration`).
+        if let Some(level) = (0..LEVELS).find(|&l| self.occupied[l] != 0) {
+            let slot = self.occupied[level].trailing_zeros() as usize;
+            return Some(self.slot_min[level][slot]);
+        }
+        (self.overflow.head != NIL).then_some(self.overflow_min.max(self.elapsed + 1))
     }
 
     /// Advances the wheel to tick `now` and pushes the key of every entry
@@ -257,8 +282,15 @@ impl<T> Wheel<T> {
         };
         let list = match place {
             Place::Slot { level, slot } => {
-                self.occupied[level as usize] |= 1 << slot;
-                &mut self.slots[level as usize][slot as usize]
+                let (level, slot) = (level as usize, slot as usize);
+                let min = &mut self.slot_min[level][slot];
+                *min = if self.occupied[level] & (1 << slot) == 0 {
+                    deadline
+                } else {
+                    (*min).min(deadline)
+                };
+                self.occupied[level] |= 1 << slot;
+                &mut self.slots[level][slot]
             }
             Place::Overflow => {
                 self.overflow_min = self.overflow_min.min(deadline);
@@ -309,6 +341,22 @@ impl<T> Wheel<T> {
         entry.place = Place::Expired;
         entry.prev = NIL;
         entry.next = NIL;
+        if let Place::Slot { level, slot } = place {
+            let (level, slot) = (level as usize, slot as usize);
+            // Only the slot's earliest entry leaving needs a walk; for a
+            // random entry of `n` that is one time in `n`, so O(1) on average.
+            if self.occupied[level] & (1 << slot) != 0
+                && self.entries[key].deadline == self.slot_min[level][slot]
+            {
+                let mut min = u64::MAX;
+                let mut k = self.slots[level][slot].head;
+                while k != NIL {
+                    min = min.min(self.entries[k].deadline);
+                    k = self.entries[k].next;
+                }
+                self.slot_min[level][slot] = min;
+            }
+        }
     }
 }
 
@@ -419,6 +467,20 @@ mod tests {
                         prop_assert!(next >= wheel.elapsed());
                     }
                     (next, earliest) => prop_assert!(false, "next {:?} but earliest {:?}", next, earliest),
+                }
+                // The next deadline is exact (a lower bound only in the overflow list).
+                let first = pending.iter().min_by_key(|(_, dl)| **dl);
+                match (wheel.next_deadline(), first) {
+                    (None, None) => {}
+                    (Some(next), Some((&key, &earliest))) => {
+                        let exact = earliest.max(wheel.elapsed());
+                        if wheel.entries[key].place == Place::Overflow {
+                            prop_assert!(next <= exact && next > wheel.elapsed());
+                        } else {
+                            prop_assert_eq!(next, exact);
+                        }
+                    }
+                    (next, first) => prop_assert!(false, "next deadline {:?} but first {:?}", next, first),
                 }
             }
         }
