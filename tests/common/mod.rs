@@ -118,3 +118,20 @@ impl Drop for PanicOnDrop {
         }
     }
 }
+
+/// A future that is `Pending` once, handing its waker out on `tx`, and
+/// `Ready` the next time it is polled.
+pub fn wait_for_outside_wake(
+    tx: mpsc::Sender<std::task::Waker>,
+) -> impl std::future::Future<Output = ()> {
+    let mut sent = false;
+    std::future::poll_fn(move |cx| {
+        if sent {
+            std::task::Poll::Ready(())
+        } else {
+            sent = true;
+            tx.send(cx.waker().clone()).unwrap();
+            std::task::Poll::Pending
+        }
+    })
+}
