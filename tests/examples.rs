@@ -268,3 +268,90 @@ fn example_09_blocking_work() {
     let late = numbers(run.line_starting("main: the tick after the blocking call came "));
     assert!(late[0] >= 50, "{late:?}");
 }
+
+#[test]
+fn example_10_debug_mode() {
+    let run = run("10_debug_mode");
+    // The spawn the report must name is marked in the example's source.
+    let source = include_str!("../examples/10_debug_mode.rs");
+    let line = 1 + source
+        .lines()
+        .position(|l| l.trim_end().ends_with("// <- reported"))
+        .expect("the example marks the spawn that is reported");
+    let reports: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("eddy: slow poll: task "))
+        .collect();
+    assert_eq!(reports.len(), 1, "one slow poll expected:\n{}", run.stderr);
+    let at = format!(" spawned at examples/10_debug_mode.rs:{line}:");
+    assert!(reports[0].contains(&at), "not line {line}: {}", reports[0]);
+    let took = *numbers(reports[0]).last().unwrap();
+    assert!(took >= 200, "{}", reports[0]);
+    // The blocked loop made the sleeper late.
+    let late = numbers(run.line_starting("sleeper: asked for 50 ms, woke after "));
+    assert!(late[1] >= 200, "{late:?}");
+    // "done: 1 slow poll reported, dump listed N live tasks", N as dumped.
+    let done = run.last_line();
+    let n = numbers(done);
+    assert_eq!(
+        done,
+        format!(
+            "done: 1 slow poll reported, dump listed {} live tasks",
+            n[1]
+        )
+    );
+    assert_eq!(n[1], 2, "{done}");
+    let dumped: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  task "))
+        .collect();
+    assert_eq!(dumped.len() as u64, n[1], "{}", run.stdout);
+    for l in dumped {
+        assert!(
+            l.contains(" spawned at examples/10_debug_mode.rs:") && l.contains(": Idle, "),
+            "{l}"
+        );
+    }
+    run.has_line("  tasks_alive        2")
+        .has_line("idler: cancelled = true")
+        .has_line("tasks alive at the end: 0");
+}
+
+#[test]
+fn example_11_embedding() {
+    let run = run("11_embedding");
+    let done = run.last_line();
+    let n = numbers(done);
+    // "done: host loop ran T turns; echo ok, 3 timers fired, remote wake
+    // seen, 3 host messages"
+    assert_eq!(
+        done,
+        format!(
+            "done: host loop ran {} turns; echo ok, 3 timers fired, remote wake seen, 3 host messages",
+            n[0]
+        )
+    );
+    let turn_lines = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("host: eddy's fd was readable; turn "))
+        .count() as u64;
+    assert_eq!(turn_lines, n[0], "{}", run.stdout);
+    // The host sleeps in poll between events: a spinning loop would make
+    // thousands of turns.
+    assert!(n[0] > 0 && n[0] < 100, "{done}");
+    run.has_line("echo client: the bytes came back unchanged: Ok(true)")
+        .has_line("remote: task spawned from another thread runs on the loop's thread: true");
+    let pos = |s: &str| {
+        run.stdout
+            .find(s)
+            .unwrap_or_else(|| panic!("no {s:?} in:\n{}", run.stdout))
+    };
+    assert!(pos("timer: 20 ms sleep fired") < pos("timer: 50 ms sleep fired"));
+    assert!(pos("timer: 50 ms sleep fired") < pos("timer: 80 ms sleep fired"));
+    for i in 1..=3 {
+        run.has_line(&format!("host: got \"host message {i}\" on its own pipe"));
+    }
+}
