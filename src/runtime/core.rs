@@ -70,6 +70,11 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(config: Config) -> std::io::Result<Box<Core>> {
         let (reactor, unpark) = Reactor::new()?;
+        #[cfg(all(test, eddy_loom))]
+        let unpark = {
+            drop(unpark);
+            super::shared::Unpark::new()
+        };
         let shared = Arc::new(Shared::new(unpark));
         let core = Box::new(Core {
             shared_ptr: Arc::as_ptr(&shared),

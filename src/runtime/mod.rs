@@ -34,6 +34,8 @@ mod context;
 mod core;
 mod dump;
 mod handle;
+#[cfg(all(test, eddy_loom))]
+mod loom_model;
 mod metrics;
 mod run_queue;
 mod shared;

@@ -14,11 +14,32 @@
 //! loop stores `parked = true` then checks the queue; a waker pushes to the
 //! queue then checks `parked`. A `SeqCst` fence between the store and the
 //! load on each side guarantees that at least one of them sees the other.
+//! Every write to `parked` is a swap, never a plain store: loom mis-orders
+//! plain stores against other threads' swaps (tokio-rs/loom#389) and would
+//! report lost wake-ups that cannot happen; a swap costs the same as the
+//! `SeqCst` store it replaces, once per park.
+//! `loom_model.rs` checks the protocol under every interleaving
+//! (`RUSTFLAGS="--cfg eddy_loom" cargo test --release --lib loom`): there the
+//! atomics and the lock are loom's, the queue a loom-locked `VecDeque` and
+//! the eventfd a loom `Notify`; the code below is the same.
 
+#[cfg(not(all(test, eddy_loom)))]
 use std::sync::Mutex;
+#[cfg(not(all(test, eddy_loom)))]
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering, fence};
 
-use crossbeam_queue::SegQueue;
+#[cfg(not(all(test, eddy_loom)))]
+use crossbeam_queue::SegQueue as Queue;
+#[cfg(all(test, eddy_loom))]
+use loom::sync::Mutex;
+#[cfg(all(test, eddy_loom))]
+use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering, fence};
+
+#[cfg(all(test, eddy_loom))]
+pub(crate) use super::loom_model::{Queue, Unpark};
+/// What makes the loop's poll return: the poller's eventfd.
+#[cfg(not(all(test, eddy_loom)))]
+pub(crate) type Unpark = mio::Waker;
 
 use super::core::Core;
 use crate::task::raw::TaskRef;
@@ -37,14 +58,14 @@ pub(crate) trait RemoteSpawn: Send {
 }
 
 pub(crate) struct Shared {
-    remote: SegQueue<Remote>,
+    remote: Queue<Remote>,
     parked: AtomicBool,
     closed: AtomicBool,
     /// The `block_on` future was woken from another thread.
     main_woken: AtomicBool,
     /// Writes to the poller; `None` once the runtime is gone (the eventfd is
     /// closed with the runtime, whatever wakers still point here).
-    unpark: Mutex<Option<mio::Waker>>,
+    unpark: Mutex<Option<Unpark>>,
     /// How many times a remote wake had to write to `unpark`.
     pub(crate) unparks: AtomicU64,
     /// The runtime's core while it lives; read only on the runtime's thread
@@ -53,9 +74,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(unpark: mio::Waker) -> Shared {
+    pub(crate) fn new(unpark: Unpark) -> Shared {
         Shared {
-            remote: SegQueue::new(),
+            remote: Queue::new(),
             // Not driven yet: counts as parked (see `park_outside`).
             parked: AtomicBool::new(true),
             closed: AtomicBool::new(false),
@@ -119,7 +140,7 @@ impl Shared {
     /// next one. If work is left (`work_left`, or messages from other
     /// threads), the eventfd is written now, so a host sees its fd readable.
     pub(crate) fn park_outside(&self, work_left: bool) {
-        self.parked.store(true, Ordering::SeqCst);
+        self.parked.swap(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if work_left || self.has_remote_work() {
             self.signal();
@@ -144,17 +165,17 @@ impl Shared {
     /// The loop is about to block: marks it parked and tells whether it may
     /// (false if a message arrived meanwhile; it then stays unparked).
     pub(crate) fn begin_park(&self) -> bool {
-        self.parked.store(true, Ordering::SeqCst);
+        self.parked.swap(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if self.has_remote_work() {
-            self.parked.store(false, Ordering::Relaxed);
+            self.parked.swap(false, Ordering::Relaxed);
             return false;
         }
         true
     }
 
     pub(crate) fn end_park(&self) {
-        self.parked.store(false, Ordering::Relaxed);
+        self.parked.swap(false, Ordering::Relaxed);
     }
 
     pub(crate) fn has_remote_work(&self) -> bool {

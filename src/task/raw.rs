@@ -35,7 +35,11 @@ use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::Arc;
+#[cfg(not(all(test, eddy_loom)))]
 use std::sync::atomic::{AtomicUsize, Ordering, fence};
+
+#[cfg(all(test, eddy_loom))]
+use loom::sync::atomic::{AtomicUsize, Ordering, fence};
 use std::task::{Context, Poll};
 
 use super::joiner::Joiner;
@@ -88,6 +92,11 @@ pub(crate) struct Header {
     /// Woken when the task completes (the `JoinHandle`'s waker).
     pub(crate) joiner: Joiner,
     pub(crate) id: TaskId,
+    /// Under loom, stands for the whole allocation: each use of the task
+    /// reads it and the free writes it, so loom reports a free that is not
+    /// ordered after every use (a use after free).
+    #[cfg(all(test, eddy_loom))]
+    pub(crate) memory: loom::cell::UnsafeCell<()>,
 }
 
 /// Functions that know the future's type.
@@ -150,6 +159,8 @@ impl TaskRef {
                 next: Cell::new(None),
                 joiner: Joiner::new(),
                 id,
+                #[cfg(all(test, eddy_loom))]
+                memory: loom::cell::UnsafeCell::new(()),
             },
             stage: UnsafeCell::new(Stage {
                 future: ManuallyDrop::new(future),
@@ -218,8 +229,22 @@ impl TaskRef {
         self.set_local(self.local() & !STAGE_MASK | stage);
     }
 
+    /// Under loom: records a use of the task's memory (see `Header::memory`).
+    #[inline(always)]
+    fn touch(&self) {
+        #[cfg(all(test, eddy_loom))]
+        self.header().memory.with(|_| ());
+    }
+
+    /// The reference count (for the loom model's checks).
+    #[cfg(all(test, eddy_loom))]
+    pub(crate) fn ref_count(&self) -> usize {
+        (self.header().state.load(Ordering::Acquire) & REF_MASK) / REF_ONE
+    }
+
     /// Counts one more reference.
     pub(crate) fn ref_inc(&self) {
+        self.touch();
         let prev = self.header().state.fetch_add(REF_ONE, Ordering::Relaxed);
         if prev > isize::MAX as usize {
             // Billions of leaked wakers: stop before the count wraps.
@@ -232,6 +257,7 @@ impl TaskRef {
     /// # Safety
     /// The caller owns the reference it drops and does not use `self` after.
     pub(crate) unsafe fn ref_dec(self) {
+        self.touch();
         let prev = self.header().state.fetch_sub(REF_ONE, Ordering::Release);
         if prev & REF_MASK == REF_ONE {
             // Pairs with the `Release` above in the other droppers: their
@@ -243,21 +269,28 @@ impl TaskRef {
     }
 
     /// Sets `REMOTE_QUEUED` and counts a reference for the queue entry, in one
-    /// atomic step. False if the task was already queued (nothing changed).
+    /// atomic step. False if the task was already queued.
+    ///
+    /// Even then it writes the state (the same value back), so the wake is a
+    /// release on the state word: the loop's `release_remote_slot` comes
+    /// later in that word's order and acquires it, so the poll that follows
+    /// sees what the waker wrote before waking. A plain load would let both
+    /// sides miss each other (the waker sees "queued", the loop, already
+    /// past that entry, does not see the new data): a lost wake-up that the
+    /// loom model finds.
     pub(crate) fn claim_remote_slot(&self) -> bool {
+        self.touch();
         let state = &self.header().state;
         let mut cur = state.load(Ordering::Relaxed);
         loop {
-            if cur & REMOTE_QUEUED != 0 {
-                return false;
-            }
-            match state.compare_exchange_weak(
-                cur,
-                (cur | REMOTE_QUEUED) + REF_ONE,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
+            let queued = cur & REMOTE_QUEUED != 0;
+            let next = if queued {
+                cur
+            } else {
+                (cur | REMOTE_QUEUED) + REF_ONE
+            };
+            match state.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return !queued,
                 Err(actual) => cur = actual,
             }
         }
@@ -268,6 +301,7 @@ impl TaskRef {
     /// # Safety
     /// The caller has just popped this task from the remote queue.
     pub(crate) unsafe fn release_remote_slot(self) {
+        self.touch();
         let prev = self
             .header()
             .state
@@ -444,6 +478,8 @@ impl<F: Future + 'static> RawTask<F> {
             STAGE_EMPTY | STAGE_CANCELLED
         ));
         let shared = task.header().shared;
+        #[cfg(all(test, eddy_loom))]
+        task.header().memory.with_mut(|_| ());
         // SAFETY: the allocation came from `Box<RawTask<F>>` in `allocate`,
         // and this was the last reference. `Stage` is a union: freeing it
         // drops no field.
@@ -453,7 +489,7 @@ impl<F: Future + 'static> RawTask<F> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(eddy_loom)))]
 mod tests {
     use super::*;
 
