@@ -11,6 +11,7 @@
 
 use std::future::Future;
 use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -26,7 +27,7 @@ pub(crate) struct Stream<S: mio::event::Source> {
 
 impl<S> Stream<S>
 where
-    S: mio::event::Source,
+    S: mio::event::Source + AsRawFd,
     for<'a> &'a S: Read + Write,
 {
     /// Registers `io` with the current runtime. Panics outside one.
@@ -90,7 +91,7 @@ where
             return Poll::Ready(Ok(0));
         }
         self.reg.poll_io(Direction::Write, cx, || {
-            let n = (&self.io).write_vectored(bufs)?;
+            let n = send_vectored(self.io.as_raw_fd(), bufs)?;
             if n < len {
                 self.reg.clear_ready_short(Direction::Write);
             }
@@ -135,6 +136,30 @@ where
     }
 }
 
+/// `writev` for a socket, without `SIGPIPE`: std's `write_vectored` is
+/// `writev(2)`, which raises `SIGPIPE` on a closed peer and kills a host
+/// that has not ignored it, where the plain write path (std's `send` with
+/// `MSG_NOSIGNAL`) returns `BrokenPipe`. `sendmsg` with `MSG_NOSIGNAL` does
+/// what `writev` does on a stream socket, minus the signal.
+fn send_vectored(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    // More than IOV_MAX slices is EMSGSIZE; a short write is allowed anyway.
+    let len = bufs.len().min(1024);
+    // SAFETY: `msghdr` is plain data, all-zero is a valid (empty) value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    // `IoSlice` is ABI-compatible with `iovec` on Unix (std guarantees it);
+    // the kernel only reads through the pointer, for `len` entries.
+    msg.msg_iov = bufs.as_ptr().cast_mut().cast::<libc::iovec>();
+    msg.msg_iovlen = len as _;
+    // SAFETY: `fd` is this stream's open socket; `msg` points to `len`
+    // valid iovecs borrowed for the call and has no name or control data.
+    let n = unsafe { libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
 impl<S: mio::event::Source> Drop for Stream<S> {
     fn drop(&mut self) {
         // Errors here (the epoll fd already gone) change nothing: the
@@ -155,7 +180,7 @@ pub(crate) struct Op<'a, S: mio::event::Source, B> {
 
 impl<S> Future for Op<'_, S, &mut [u8]>
 where
-    S: mio::event::Source,
+    S: mio::event::Source + AsRawFd,
     for<'b> &'b S: Read + Write,
 {
     type Output = io::Result<usize>;
@@ -178,7 +203,7 @@ where
 
 impl<S> Future for Op<'_, S, &[u8]>
 where
-    S: mio::event::Source,
+    S: mio::event::Source + AsRawFd,
     for<'b> &'b S: Read + Write,
 {
     type Output = io::Result<usize>;
@@ -213,7 +238,7 @@ pub(crate) struct All<O>(O);
 
 impl<S> Future for All<Op<'_, S, &mut [u8]>>
 where
-    S: mio::event::Source,
+    S: mio::event::Source + AsRawFd,
     for<'b> &'b S: Read + Write,
 {
     type Output = io::Result<()>;
@@ -234,7 +259,7 @@ where
 
 impl<S> Future for All<Op<'_, S, &[u8]>>
 where
-    S: mio::event::Source,
+    S: mio::event::Source + AsRawFd,
     for<'b> &'b S: Read + Write,
 {
     type Output = io::Result<()>;
