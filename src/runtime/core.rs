@@ -351,11 +351,14 @@ impl Core {
     pub(crate) fn shutdown(&self) {
         let _enter = Enter::any(self);
         self.phase.set(Phase::Draining);
+        // Close the remote queue first: spawns still queued by other threads
+        // are dropped here (their handles report a cancel), however many
+        // there are, and from now on a late wake or spawn is dropped by the
+        // thread that sends it. No remote message can then reach the rounds
+        // below, which only count destructors that spawn.
+        self.shared.close();
         let mut rounds = 0;
         loop {
-            // Spawns still queued by other threads become tasks here (not
-            // scheduled), so they are cancelled like the others.
-            self.drain_remote();
             if self.tasks.is_empty() {
                 break;
             }
@@ -386,7 +389,6 @@ impl Core {
         self.timers.close();
         self.reactor.close();
         self.shared.set_core(std::ptr::null());
-        self.shared.close();
         self.blocking.shutdown();
     }
 }

@@ -237,8 +237,8 @@ fn loom_block_on_future_woken_from_another_thread() {
 
 #[test]
 fn loom_wake_racing_with_runtime_drop() {
-    // The runtime is dropped (its task's future goes, then the queue is
-    // closed) while another thread wakes the task and drops the last waker:
+    // The runtime is dropped (the queue is closed, then its task's future
+    // goes) while another thread wakes the task and drops the last waker:
     // the queue entry's reference is given back exactly once, by whichever
     // side sees it, and the task is freed once, after every use.
     model(|| {
@@ -246,8 +246,8 @@ fn loom_wake_racing_with_runtime_drop() {
         let task = task_with_refs(&shared, 2);
         let sent = Arc::new(AtomicUsize::new(0));
         let waker = wake_from_thread(Task(task), &sent);
-        finish(task);
         shared.close();
+        finish(task);
         waker.join().unwrap();
         assert!(shared.pop().is_none(), "a message outlived the runtime");
     });

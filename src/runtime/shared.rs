@@ -191,7 +191,7 @@ impl Shared {
     }
 
     /// Marks the runtime gone and drops whatever was queued. Called once,
-    /// by the runtime's drop, after every task was cancelled.
+    /// by the runtime's drop, before it cancels the tasks.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
@@ -204,9 +204,10 @@ impl Shared {
         drop(waker);
     }
 
-    /// Drops queued messages after the runtime is gone: a woken task gives up
-    /// the queue's reference (its future is long gone: only memory is freed);
-    /// a spawned future is dropped, which cancels its handle. Any thread may
+    /// Drops queued messages once the runtime is going: a woken task gives
+    /// up the queue's reference (never the last while its future lives: the
+    /// runtime holds one until then, so at most memory is freed here); a
+    /// spawned future is dropped, which cancels its handle. Any thread may
     /// call it; the caller keeps this block alive meanwhile.
     fn drain_closed(&self) {
         while let Some(msg) = self.remote.pop() {
