@@ -160,7 +160,11 @@ impl Reactor {
                 Ok(()) => {}
                 // A signal: the caller goes round the loop and comes back.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => return 0,
-                Err(e) => panic!("eddy: epoll_wait failed: {e}"),
+                // Only a broken epoll fd fails here (EBADF, EINVAL: closed
+                // by someone else through `as_raw_fd`). Retrying would spin.
+                Err(e) => panic!(
+                    "eddy: epoll_wait failed: {e}: the runtime's poller fd is no longer valid (closed by someone else?)"
+                ),
             }
         }
         let mut defer = std::mem::take(&mut *self.wake_buf.borrow_mut());
