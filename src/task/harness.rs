@@ -99,10 +99,17 @@ pub(crate) fn complete(task: TaskRef, list: &TaskList) {
     }
 }
 
-/// Drops a value whose destructor may panic, forgetting it if it does: used
-/// for panic payloads and unwanted outputs, where there is nobody to report to.
+/// Drops a value whose destructor may panic, and the panic's payload too:
+/// used for panic payloads and unwanted outputs, where there is nobody to
+/// report to. Only a payload whose own destructor panics is forgotten (a
+/// leak of a few bytes, rather than a chain of panics).
 pub(crate) fn drop_quietly<T>(value: T) {
-    if let Err(p) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
-        std::mem::forget(p);
+    let mut next = catch_unwind(AssertUnwindSafe(move || drop(value))).err();
+    // Each payload is dropped in turn; the second one whose destructor
+    // panics is given up, so this ends.
+    for _ in 0..2 {
+        let Some(payload) = next.take() else { return };
+        next = catch_unwind(AssertUnwindSafe(move || drop(payload))).err();
     }
+    std::mem::forget(next);
 }
