@@ -117,7 +117,9 @@ impl Semaphore {
         let waker = self.waiters.borrow_mut().grant_front(PERMIT);
         match waker {
             Some(waker) => waker.wake(),
-            None => self.permits.set(self.permits.get() + 1),
+            // Saturating: this runs in a permit's drop, where a panic could
+            // abort; a count at usize::MAX has nothing left to lose.
+            None => self.permits.set(self.permits.get().saturating_add(1)),
         }
     }
 
