@@ -99,6 +99,21 @@ where
         })
     }
 
+    /// After a successful `shutdown(how)` of this stream: the directions
+    /// shut down become ready, so a task waiting in one retries at once and
+    /// gets the error (`BrokenPipe`) or the end of stream. Linux sends no
+    /// event for a full Unix socket that its own side shut down, and such a
+    /// writer would otherwise wait for the peer to read, maybe forever.
+    pub(crate) fn shut_down(&self, how: std::net::Shutdown) {
+        use std::net::Shutdown;
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.reg.set_ready(Direction::Read);
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            self.reg.set_ready(Direction::Write);
+        }
+    }
+
     pub(crate) fn read<'a>(&'a self, buf: &'a mut [u8]) -> Op<'a, S, &'a mut [u8]> {
         Op {
             stream: self,

@@ -98,7 +98,9 @@ macro_rules! stream_common {
             /// `Shutdown::Write` the peer reads end of stream, and this side
             /// can still read what the peer sends.
             pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
-                self.inner.io.shutdown(how)
+                self.inner.io.shutdown(how)?;
+                self.inner.shut_down(how);
+                Ok(())
             }
         }
 
@@ -151,7 +153,7 @@ macro_rules! stream_common {
                 self: std::pin::Pin<&mut Self>,
                 _: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(self.inner.io.shutdown(std::net::Shutdown::Write))
+                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
             }
         }
 

@@ -78,6 +78,16 @@ impl Registration {
         self.io.clear_ready(dir);
     }
 
+    /// Marks a direction ready and wakes its waiters, as an edge from the
+    /// poller would: for a change the OS reports no event for.
+    pub(crate) fn set_ready(&self, dir: Direction) {
+        let mut wake = Vec::new();
+        self.io.set_ready(super::scheduled_io::bit(dir), &mut wake);
+        for waker in wake {
+            waker.wake();
+        }
+    }
+
     /// A stream read or write came back short; see `ScheduledIo::clear_ready_short`.
     #[inline]
     pub(crate) fn clear_ready_short(&self, dir: Direction) {
