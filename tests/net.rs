@@ -20,12 +20,10 @@ use std::fs::{self, File};
 use std::future::{Future, poll_fn};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::pin::Pin;
 use std::process::Command;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -42,38 +40,6 @@ use futures::stream::StreamExt;
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// `len` pseudo-random bytes (xorshift64*), a different sequence per seed.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// Asserts two byte strings are equal, naming the first difference rather
-/// than printing megabytes.
-#[track_caller]
-fn assert_same(got: &[u8], want: &[u8], what: &str) {
-    if got != want {
-        let at = got
-            .iter()
-            .zip(want)
-            .position(|(a, b)| a != b)
-            .unwrap_or(got.len().min(want.len()));
-        panic!(
-            "{what}: got {} bytes, expected {}; first difference at byte {at}",
-            got.len(),
-            want.len()
-        );
-    }
-}
 
 /// A connected pair of TCP streams on 127.0.0.1: (client, server side).
 async fn tcp_pair() -> (TcpStream, TcpStream) {
@@ -112,38 +78,6 @@ async fn tcp_read_to_end(s: &TcpStream) -> io::Result<Vec<u8>> {
     }
 }
 
-/// What a read or write on a reset connection may say.
-fn is_reset_like(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::ConnectionAborted
-    )
-}
-
-/// Makes the next `close` of a TCP socket send a reset (RST) instead of FIN.
-fn set_linger_zero(fd: RawFd) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt reads `size_of::<linger>()` bytes from a live local.
-    let r = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&raw const linger).cast(),
-            size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(
-        r,
-        0,
-        "setsockopt(SO_LINGER): {}",
-        io::Error::last_os_error()
-    );
-}
-
 /// Whether `O_NONBLOCK` is set on `fd`.
 fn is_nonblocking(fd: RawFd) -> bool {
     // SAFETY: F_GETFL only reads the descriptor's flags.
@@ -160,64 +94,6 @@ fn pipe() -> (File, File) {
     assert_eq!(r, 0, "pipe2: {}", io::Error::last_os_error());
     // SAFETY: both descriptors are fresh and owned by nobody else.
     unsafe { (File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])) }
-}
-
-/// A socket path in the temporary directory, unique to this process and
-/// call; the file is removed when this is dropped.
-struct SockPath(PathBuf);
-
-impl SockPath {
-    fn new(tag: &str) -> SockPath {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("eddy-net-{}-{n}-{tag}.sock", std::process::id()));
-        let _ = fs::remove_file(&path);
-        SockPath(path)
-    }
-}
-
-impl AsRef<Path> for SockPath {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for SockPath {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
-
-/// A port of 127.0.0.1 that refuses connections. A socket stays bound to it
-/// without listening, so no other test can take the port meanwhile (which
-/// "bind, read the port, close" could not promise).
-struct ClosedPort {
-    _holder: OwnedFd,
-    addr: SocketAddr,
-}
-
-fn closed_port() -> ClosedPort {
-    // SAFETY: plain socket calls on a descriptor this function owns; the
-    // address structures are initialised and their true sizes passed.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0, "socket: {}", io::Error::last_os_error());
-        let holder = OwnedFd::from_raw_fd(fd);
-        let mut sin: libc::sockaddr_in = std::mem::zeroed();
-        sin.sin_family = libc::AF_INET as libc::sa_family_t;
-        sin.sin_addr.s_addr = u32::from(Ipv4Addr::LOCALHOST).to_be();
-        let mut len = size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        let r = libc::bind(fd, (&raw const sin).cast(), len);
-        assert_eq!(r, 0, "bind: {}", io::Error::last_os_error());
-        let r = libc::getsockname(fd, (&raw mut sin).cast(), &mut len);
-        assert_eq!(r, 0, "getsockname: {}", io::Error::last_os_error());
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, u16::from_be(sin.sin_port)));
-        ClosedPort {
-            _holder: holder,
-            addr,
-        }
-    }
 }
 
 /// The environment variable that tells a child process which test to run
@@ -286,22 +162,6 @@ fn lowest_free_fd() -> RawFd {
     File::open("/dev/null").expect("/dev/null").as_raw_fd()
 }
 
-fn get_nofile() -> libc::rlimit {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we pass.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
-    lim
-}
-
-fn set_nofile(lim: libc::rlimit) {
-    // SAFETY: setrlimit reads the struct we pass.
-    let r = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
-    assert_eq!(r, 0, "setrlimit: {}", io::Error::last_os_error());
-}
-
 /// Polls a future once with a no-op waker, outside any runtime.
 fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     let mut cx = Context::from_waker(std::task::Waker::noop());
@@ -350,7 +210,7 @@ fn constructors_panic_outside_a_runtime() {
         expect_outside_panic("UnixStream::pair", catch(UnixStream::pair));
         let (x, _y) = std::os::unix::net::UnixStream::pair().unwrap();
         expect_outside_panic("UnixStream::from_std", catch(|| UnixStream::from_std(x)));
-        let path = SockPath::new("outside");
+        let path = TempPath::new("outside");
         expect_outside_panic("UnixListener::bind", catch(|| UnixListener::bind(&path)));
         let (x, _y) = std::os::unix::net::UnixStream::pair().unwrap();
         expect_outside_panic("Async::new", catch(|| Async::new(x)));
@@ -365,7 +225,7 @@ fn constructors_panic_outside_a_runtime() {
             "TcpStream::connect (first poll)",
             catch(move || poll_once(&mut connect).is_ready()),
         );
-        let unix_path = SockPath::new("outside-connect");
+        let unix_path = TempPath::new("outside-connect");
         let _unix_listener = std::os::unix::net::UnixListener::bind(&unix_path).unwrap();
         let mut connect = Box::pin(UnixStream::connect(unix_path.0.clone()));
         expect_outside_panic(
@@ -427,7 +287,7 @@ fn constructors_work_inside_a_runtime_and_its_tasks() {
             a.write_all(b"x").await?;
             b.read_exact(&mut buf[..1]).await?;
             made += 2;
-            let path = SockPath::new("inside");
+            let path = TempPath::new("inside");
             let unix_listener = UnixListener::bind(&path)?;
             let (c, accepted) =
                 futures::join!(UnixStream::connect(&path.0), unix_listener.accept());
@@ -1071,7 +931,7 @@ fn os_errors_come_back_as_io_errors() {
             assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
             let err = UdpSocket::bind("not an address").unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
-            let path = SockPath::new("in-use");
+            let path = TempPath::new("in-use");
             let _unix = UnixListener::bind(&path).unwrap();
             let err = UnixListener::bind(&path).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
@@ -1595,7 +1455,7 @@ fn udp_send_to_a_host_name() {
 fn unix_listener_accept_and_connect() {
     watchdog(LIMIT, || {
         eddy::block_on(async {
-            let path = SockPath::new("listen");
+            let path = TempPath::new("listen");
             let listener = Rc::new(UnixListener::bind(&path).unwrap());
             assert_eq!(
                 listener.local_addr().unwrap().as_pathname(),
@@ -1629,7 +1489,7 @@ fn unix_listener_accept_and_connect() {
             server.await.unwrap().unwrap();
 
             // poll_accept and from_std.
-            let std_path = SockPath::new("from-std");
+            let std_path = TempPath::new("from-std");
             let from_std =
                 UnixListener::from_std(std::os::unix::net::UnixListener::bind(&std_path).unwrap())
                     .unwrap();
@@ -1697,11 +1557,11 @@ fn unix_pair_half_close_and_big_transfer() {
 fn unix_connect_errors() {
     watchdog(LIMIT, || {
         eddy::block_on(async {
-            let missing = SockPath::new("missing");
+            let missing = TempPath::new("missing");
             let err = UnixStream::connect(&missing.0).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
             // A socket file with nobody listening.
-            let stale = SockPath::new("stale");
+            let stale = TempPath::new("stale");
             drop(UnixListener::bind(&stale).unwrap());
             assert!(stale.0.exists());
             let err = UnixStream::connect(&stale.0).await.unwrap_err();
@@ -2214,7 +2074,7 @@ async fn make_many_objects() -> Vec<Box<dyn std::any::Any>> {
         keep.push(Box::new(UnixStream::pair().unwrap()));
     }
     for _ in 0..5 {
-        let path = SockPath::new("fds");
+        let path = TempPath::new("fds");
         let listener = UnixListener::bind(&path).unwrap();
         let (c, s) = futures::join!(UnixStream::connect(&path.0), listener.accept());
         keep.push(Box::new((c.unwrap(), s.unwrap().0, listener, path)));

@@ -135,3 +135,156 @@ pub fn wait_for_outside_wake(
         }
     })
 }
+
+/// True when `.ci/valgrind` runs the tests (it sets `EDDY_VALGRIND=1`):
+/// stress loops then take fewer rounds, since valgrind runs one thread at a
+/// time at a fraction of the speed.
+pub fn under_valgrind() -> bool {
+    std::env::var_os("EDDY_VALGRIND").is_some_and(|v| v == "1")
+}
+
+// Sockets: resets and refused connections.
+
+/// What a read or write on a reset connection may say.
+pub fn is_reset_like(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionAborted
+    )
+}
+
+/// Makes the next `close` of a TCP socket send a reset (RST) instead of FIN.
+pub fn set_linger_zero(fd: std::os::fd::RawFd) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads `std::mem::size_of::<linger>()` bytes from a live local.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "setsockopt(SO_LINGER): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// A port of 127.0.0.1 that refuses connections. A socket stays bound to it
+/// without listening, so no other test can take the port meanwhile (which
+/// "bind, read the port, close" could not promise).
+pub struct ClosedPort {
+    _holder: std::os::fd::OwnedFd,
+    pub addr: std::net::SocketAddr,
+}
+
+pub fn closed_port() -> ClosedPort {
+    // SAFETY: plain socket calls on a descriptor this function owns; the
+    // address structures are initialised and their true sizes passed.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let holder = <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd);
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let r = libc::bind(fd, (&raw const sin).cast(), len);
+        assert_eq!(r, 0, "bind: {}", std::io::Error::last_os_error());
+        let r = libc::getsockname(fd, (&raw mut sin).cast(), &mut len);
+        assert_eq!(r, 0, "getsockname: {}", std::io::Error::last_os_error());
+        let addr =
+            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, u16::from_be(sin.sin_port)));
+        ClosedPort {
+            _holder: holder,
+            addr,
+        }
+    }
+}
+
+// Data and files.
+
+/// `len` pseudo-random bytes (xorshift64*), a different sequence per seed.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Asserts two byte strings are equal, naming the first difference rather
+/// than printing megabytes.
+#[track_caller]
+pub fn assert_same(got: &[u8], want: &[u8], what: &str) {
+    if got != want {
+        let at = got
+            .iter()
+            .zip(want)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(want.len()));
+        panic!(
+            "{what}: got {} bytes, expected {}; first difference at byte {at}",
+            got.len(),
+            want.len()
+        );
+    }
+}
+
+/// A path in the temporary directory, unique to this process and call (a
+/// socket or a scratch file); the file is removed when this is dropped.
+pub struct TempPath(pub std::path::PathBuf);
+
+impl TempPath {
+    pub fn new(tag: &str) -> TempPath {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("eddy-test-{}-{n}-{tag}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        TempPath(path)
+    }
+}
+
+impl AsRef<std::path::Path> for TempPath {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The process's `RLIMIT_NOFILE`.
+pub fn get_nofile() -> libc::rlimit {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    lim
+}
+
+/// Sets the process's `RLIMIT_NOFILE`.
+pub fn set_nofile(lim: libc::rlimit) {
+    // SAFETY: setrlimit reads the struct we pass.
+    let r = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    assert_eq!(r, 0, "setrlimit: {}", std::io::Error::last_os_error());
+}
