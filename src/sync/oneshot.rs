@@ -206,13 +206,16 @@ impl<T> fmt::Debug for Receiver<T> {
     }
 }
 
-/// The sender was dropped without sending.
+/// No value: the sender was dropped without sending, or the value was
+/// already received.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecvError;
 
 impl fmt::Display for RecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the sender was dropped without sending a value")
+        f.write_str(
+            "no value: the sender was dropped without sending one, or it was already received",
+        )
     }
 }
 
@@ -223,7 +226,8 @@ impl std::error::Error for RecvError {}
 pub enum TryRecvError {
     /// No value yet; one may still come.
     Empty,
-    /// No value, and none will come: the sender is gone.
+    /// No value, and none will come: the sender is gone, or the value was
+    /// already received.
     Closed,
 }
 
@@ -231,7 +235,9 @@ impl fmt::Display for TryRecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TryRecvError::Empty => f.write_str("no value yet"),
-            TryRecvError::Closed => f.write_str("the sender was dropped without sending a value"),
+            TryRecvError::Closed => f.write_str(
+                "no value: the sender was dropped without sending one, or it was already received",
+            ),
         }
     }
 }
