@@ -2511,3 +2511,25 @@ fn accepted_streams_join_the_listeners_runtime() {
         drop(writer.join().unwrap());
     });
 }
+
+#[test]
+fn bind_listens_with_a_backlog_of_1024() {
+    watchdog(LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let listener = rt.block_on(async { TcpListener::bind("127.0.0.1:0").unwrap() });
+        let addr = listener.local_addr().unwrap();
+        // Nobody accepts: each connect completes only while the accept queue
+        // has room. std's backlog of 128 would stall the 130th for a second.
+        let clients = std::thread::spawn(move || {
+            (0..600)
+                .map(|i| {
+                    std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500))
+                        .unwrap_or_else(|e| panic!("connect {i} with 600 queued: {e}"))
+                })
+                .collect::<Vec<_>>()
+        });
+        let clients = clients.join().unwrap();
+        assert_eq!(clients.len(), 600);
+        drop(listener);
+    });
+}

@@ -10,6 +10,9 @@ use super::addr::{self, ToSocketAddrs};
 use crate::io::stream::Stream;
 use crate::reactor::{Direction, Registration};
 
+/// The listen backlog `bind` asks for (tokio's).
+const BACKLOG: libc::c_int = 1024;
+
 /// A TCP socket listening for connections.
 ///
 /// ```
@@ -33,15 +36,29 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Binds to `addr` and listens (with `SO_REUSEADDR`). Not async: a
+    /// Binds to `addr` and listens (with `SO_REUSEADDR`, and a backlog of
+    /// 1024 as tokio's, capped by the system's `somaxconn`). Not async: a
     /// literal address never blocks; a host name is resolved on this thread
     /// and may block. Each resolved address is tried in turn. Needs a
-    /// runtime (it registers with the current one); panics outside one.
+    /// runtime (it registers with the current one); panics outside one,
+    /// before any socket is made.
     #[track_caller]
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+        let reactor = crate::reactor::current_reactor();
         let addrs = addr::resolve_now(&addr)?;
-        let io = addr::each(addrs, mio::net::TcpListener::bind)?;
-        TcpListener::from_mio(io)
+        let mut io = addr::each(addrs, |addr| {
+            let io = mio::net::TcpListener::bind(addr)?;
+            // mio listens with std's backlog of 128: a burst of connects
+            // beyond it is dropped (SYN retries of 1 s, then 3 s). Listening
+            // again only raises the queue's length.
+            // SAFETY: a plain syscall on the socket `io` owns.
+            if unsafe { libc::listen(io.as_raw_fd(), BACKLOG) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(io)
+        })?;
+        let reg = Registration::new_in(reactor, &mut io, mio::Interest::READABLE)?;
+        Ok(TcpListener { io, reg })
     }
 
     /// Takes a std listener over (making it non-blocking). Needs a runtime.
