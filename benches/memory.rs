@@ -4,6 +4,8 @@
 //! Each runtime is measured in a fresh child process, so that neither sees
 //! memory the other freed. Run: `cargo bench --bench memory`.
 
+mod common;
+
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -76,6 +78,7 @@ fn main() {
             println!("task_memory/eddy   {eddy:.1} B per pending task");
             println!("task_memory/tokio  {tokio:.1} B per pending task");
             println!("task_memory ratio  {:.2}", eddy / tokio);
+            common::record_pair("task_memory", eddy, tokio);
         }
     }
 }

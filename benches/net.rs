@@ -401,8 +401,13 @@ fn server_cpu() {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     }
+    let ratios: Vec<f64> = (0..SERVERS.len())
+        .map(|i| median(cpu.iter().map(|row| row[i] / row[MIO]).collect()))
+        .collect();
+    // eddy and tokio, each against the raw loop (SERVERS: eddy, tokio, mio).
+    common::record_pair("tcp_echo_server_cpu", ratios[0], ratios[1]);
     for (i, (name, _)) in SERVERS.iter().enumerate() {
-        let ratio = median(cpu.iter().map(|row| row[i] / row[MIO]).collect());
+        let ratio = ratios[i];
         let sys = if syscalls[i].is_empty() {
             "n/a".to_string()
         } else {

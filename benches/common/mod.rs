@@ -21,3 +21,24 @@ pub fn thread_cpu() -> Duration {
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
+
+/// Where criterion keeps its results: `$CARGO_TARGET_DIR/criterion`, else
+/// `target/criterion` in the package (as criterion itself decides).
+pub fn criterion_dir() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("criterion")
+}
+
+/// Records a measurement made outside criterion (bytes per task, CPU per
+/// round trip) beside criterion's results, for `benches/chart.rs`:
+/// `<criterion dir>/<name>/eddy_tokio.txt` holds "<eddy> <tokio>".
+pub fn record_pair(name: &str, eddy: f64, tokio: f64) {
+    let dir = criterion_dir().join(name);
+    let written = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join("eddy_tokio.txt"), format!("{eddy} {tokio}\n")));
+    if let Err(e) = written {
+        eprintln!("could not record {name} for the chart: {e}");
+    }
+}
