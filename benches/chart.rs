@@ -2,8 +2,11 @@
 //! results the other benchmarks left in `target/criterion` and writes
 //! `benches/ratios.svg` (the chart in the README).
 //!
-//! Run after the benchmarks, in the same target directory:
-//! `cargo bench --bench executor --bench memory --bench time --bench net --bench sync --bench chart`.
+//! Run it after the benchmarks, in the same target directory (cargo runs
+//! bench targets in name order, so it cannot simply come last):
+//! `cargo bench --bench executor --bench memory --bench time --bench net --bench sync && cargo bench --bench chart`.
+//! It also prints each workload's two values (mean times in ns; bytes per
+//! task; CPU per round trip against the raw loop) and their ratio.
 //!
 //! A criterion group gives the ratio of the mean times of its `eddy` and
 //! `tokio` functions; `task_memory` and `tcp_echo_server_cpu` come from the
@@ -44,17 +47,17 @@ fn mean_of(path: &Path) -> Option<f64> {
     rest[..end].trim().parse().ok()
 }
 
-/// eddy / tokio for one workload, if its results are there.
-fn ratio(dir: &Path, name: &str) -> Option<f64> {
+/// eddy's and tokio's values for one workload (mean times in ns, or the
+/// recorded pair), if its results are there.
+fn pair(dir: &Path, name: &str) -> Option<(f64, f64)> {
     let group = dir.join(name);
     if let Ok(pair) = std::fs::read_to_string(group.join("eddy_tokio.txt")) {
         let mut it = pair.split_whitespace().map(|v| v.parse::<f64>().ok());
-        let (eddy, tokio) = (it.next()??, it.next()??);
-        return Some(eddy / tokio);
+        return Some((it.next()??, it.next()??));
     }
     let eddy = mean_of(&group.join("eddy/new/estimates.json"))?;
     let tokio = mean_of(&group.join("tokio/new/estimates.json"))?;
-    Some(eddy / tokio)
+    Some((eddy, tokio))
 }
 
 /// Escapes text for SVG.
@@ -141,13 +144,15 @@ fn svg(rows: &[(&str, &str, Option<f64>, f64)]) -> String {
 fn main() {
     // `cargo bench` passes `--bench`; this target takes no options.
     let dir = common::criterion_dir();
-    let rows: Vec<_> = WORKLOADS
-        .iter()
-        .filter_map(|&(name, what, goal)| ratio(&dir, name).map(|r| (name, what, goal, r)))
-        .collect();
-    for (name, what, goal, r) in &rows {
-        let goal = goal.map_or(String::new(), |g| format!(" (goal {g:.2})"));
-        println!("{name:<22} {what:<14} {r:.3}{goal}");
+    let mut rows = Vec::new();
+    for &(name, what, goal) in WORKLOADS {
+        let Some((eddy, tokio)) = pair(&dir, name) else {
+            continue;
+        };
+        let r = eddy / tokio;
+        let goal_text = goal.map_or(String::new(), |g| format!(" (goal {g:.2})"));
+        println!("{name:<22} {what:<14} eddy {eddy:<16.3} tokio {tokio:<16.3} {r:.3}{goal_text}");
+        rows.push((name, what, goal, r));
     }
     if rows.is_empty() {
         println!("no results in {}: run the benchmarks first", dir.display());
