@@ -72,10 +72,11 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: pin projection. `future` is pinned with `self`: it is never
-        // moved out while pinned (no method hands it out by value or by
-        // `&mut` through a `Pin`, and `Timeout` has no `Drop` impl). `sleep`
-        // is `Unpin` and is not treated as pinned.
+        // Pin projection: `future` is pinned with `self` and never moved out
+        // while pinned (no method hands it out by value or by `&mut` through
+        // a `Pin`, and `Timeout` has no `Drop` impl); `sleep` is `Unpin` and
+        // is not treated as pinned.
+        // SAFETY: by that projection, `this` is only used to reach the fields.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above: `future` stays where it is.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
