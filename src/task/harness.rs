@@ -104,12 +104,9 @@ pub(crate) fn complete(task: TaskRef, list: &TaskList) {
 /// report to. Only a payload whose own destructor panics is forgotten (a
 /// leak of a few bytes, rather than a chain of panics).
 pub(crate) fn drop_quietly<T>(value: T) {
-    let mut next = catch_unwind(AssertUnwindSafe(move || drop(value))).err();
-    // Each payload is dropped in turn; the second one whose destructor
-    // panics is given up, so this ends.
-    for _ in 0..2 {
-        let Some(payload) = next.take() else { return };
-        next = catch_unwind(AssertUnwindSafe(move || drop(payload))).err();
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            std::mem::forget(again);
+        }
     }
-    std::mem::forget(next);
 }
