@@ -22,7 +22,6 @@ use std::hash::Hash;
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::pin::pin;
-use std::process::Command;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::task::Poll;
@@ -236,22 +235,15 @@ struct ChildRun {
 /// Runs `scenario` in a child process with `EDDY_DEBUG` removed, or set to
 /// `eddy_debug`, and parses what it printed.
 fn run_child(scenario: &str, eddy_debug: Option<&str>) -> ChildRun {
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut cmd = Command::new(exe);
-    cmd.args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, scenario)
-        .env_remove("EDDY_DEBUG");
-    if let Some(value) = eddy_debug {
-        cmd.env("EDDY_DEBUG", value);
-    }
-    let out = cmd.output().expect("run the test binary as a child");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "child {scenario:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        out.status
-    );
+    let out = match eddy_debug {
+        Some(value) => run_test_in_child(
+            CHILD_TEST,
+            &[(CHILD_ENV, scenario), ("EDDY_DEBUG", value)],
+            &[],
+        ),
+        None => run_test_in_child(CHILD_TEST, &[(CHILD_ENV, scenario)], &["EDDY_DEBUG"]),
+    };
+    let (stdout, stderr) = child_passed(&out, &format!("{scenario:?}"));
     let ids = stdout
         .lines()
         .find_map(|l| l.split_once(IDS_TAG).map(|(_, ids)| ids))

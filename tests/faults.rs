@@ -22,7 +22,6 @@ use std::future::poll_fn;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::os::fd::{AsRawFd, RawFd};
-use std::process::Command;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
@@ -115,14 +114,8 @@ fn in_child_process(name: &str, limit: Duration, body: impl FnOnce() + Send + 's
     let name = name.to_string();
     watchdog(limit + Duration::from_secs(10), move || {
         let out = run_child(&name, &[]);
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        print_measurements(&stdout);
-        assert!(
-            out.status.success() && stdout.contains("1 passed"),
-            "the child process running `{name}` failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-            out.status
-        );
+        print_measurements(&String::from_utf8_lossy(&out.stdout));
+        child_passed(&out, &format!("`{name}`"));
     });
 }
 
@@ -136,16 +129,11 @@ fn print_measurements(stdout: &str) {
     }
 }
 
-/// Runs the test binary again, running only the test `name`, with `envs`
-/// set; returns its exit status and output.
+/// Runs the test `name` in a child process, told to do the work by `CHILD_ENV`.
 fn run_child(name: &str, envs: &[(&str, &str)]) -> std::process::Output {
-    let exe = std::env::current_exe().expect("current_exe");
-    Command::new(exe)
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, name)
-        .envs(envs.iter().copied())
-        .output()
-        .expect("could not run the test binary as a child process")
+    let mut all = vec![(CHILD_ENV, name)];
+    all.extend_from_slice(envs);
+    run_test_in_child(name, &all, &[])
 }
 
 // ---------------------------------------------------------------------------

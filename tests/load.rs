@@ -245,18 +245,9 @@ fn task_output<T>(result: Result<T, JoinError>) -> T {
     }
 }
 
-/// The open descriptors of this process and what each refers to.
+/// The open descriptors of this process, by number.
 fn open_fds() -> BTreeMap<i32, String> {
-    let dir = fs::read_dir("/proc/self/fd").expect("read /proc/self/fd");
-    dir.filter_map(|entry| {
-        let entry = entry.ok()?;
-        let fd = entry.file_name().to_str()?.parse().ok()?;
-        let target = fs::read_link(entry.path())
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| "?".to_string());
-        Some((fd, target))
-    })
-    .collect()
+    common::open_fds().into_iter().collect()
 }
 
 /// Asserts that the same descriptors are open as `before` (the descriptor

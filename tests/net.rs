@@ -22,7 +22,6 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, SocketAddrV4};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::pin::Pin;
-use std::process::Command;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -110,36 +109,9 @@ fn in_child_process(name: &str, limit: Duration, body: impl FnOnce() + Send + 's
     }
     let name = name.to_string();
     watchdog(limit + Duration::from_secs(10), move || {
-        let exe = std::env::current_exe().expect("current_exe");
-        let out = Command::new(exe)
-            .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, &name)
-            .output()
-            .expect("could not run the test binary as a child process");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && stdout.contains("1 passed"),
-            "the child process running `{name}` failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-            out.status
-        );
+        let out = run_test_in_child(&name, &[(CHILD_ENV, &name)], &[]);
+        child_passed(&out, &format!("`{name}`"));
     });
-}
-
-/// The open descriptors of this process: (number, what it points to).
-fn open_fds() -> Vec<(RawFd, String)> {
-    let mut fds: Vec<_> = fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let fd = entry.file_name().to_str()?.parse().ok()?;
-            let target = fs::read_link(entry.path())
-                .map_or_else(|_| "?".into(), |p| p.display().to_string());
-            Some((fd, target))
-        })
-        .collect();
-    fds.sort();
-    fds
 }
 
 #[track_caller]

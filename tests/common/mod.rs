@@ -288,3 +288,55 @@ pub fn set_nofile(lim: libc::rlimit) {
     let r = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
     assert_eq!(r, 0, "setrlimit: {}", std::io::Error::last_os_error());
 }
+
+// Child processes: a test that changes process-wide state (rlimits, signal
+// dispositions) or reads its own stderr runs in a fresh copy of the binary.
+
+/// Runs the test `name` of this test binary in a child process (the binary
+/// re-executed with `--exact`), with `envs` set and `remove` unset.
+pub fn run_test_in_child(
+    name: &str,
+    envs: &[(&str, &str)],
+    remove: &[&str],
+) -> std::process::Output {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .envs(envs.iter().copied());
+    for var in remove {
+        cmd.env_remove(var);
+    }
+    cmd.output()
+        .expect("could not run the test binary as a child process")
+}
+
+/// The child's stdout and stderr, after checking that it ran one test and
+/// passed (a death by signal fails here, with the signal named); `what`
+/// names the child in the failure message, which shows its output.
+#[track_caller]
+pub fn child_passed(out: &std::process::Output, what: &str) -> (String, String) {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "the child process running {what} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    (stdout, stderr)
+}
+
+/// The open descriptors of this process: (number, what it points to).
+pub fn open_fds() -> Vec<(std::os::fd::RawFd, String)> {
+    let mut fds: Vec<_> = std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let fd = entry.file_name().to_str()?.parse().ok()?;
+            let target = std::fs::read_link(entry.path())
+                .map_or_else(|_| "?".into(), |p| p.display().to_string());
+            Some((fd, target))
+        })
+        .collect();
+    fds.sort();
+    fds
+}
