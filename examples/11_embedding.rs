@@ -129,7 +129,13 @@ fn main() -> io::Result<()> {
     let writer = thread::spawn(move || {
         for i in 1..=3 {
             thread::sleep(Duration::from_millis(30));
-            writeln!(pipe_tx, "host message {i}").expect("the host reads the pipe");
+            // One write per message: a pipe delivers a write of under
+            // PIPE_BUF bytes whole (`writeln!` would write it in pieces, and
+            // the host could read half a line).
+            let line = format!("host message {i}\n");
+            pipe_tx
+                .write_all(line.as_bytes())
+                .expect("the host reads the pipe");
         }
         // `pipe_tx` drops here: the host sees end-of-file.
     });
