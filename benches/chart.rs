@@ -26,6 +26,7 @@ const WORKLOADS: &[(&str, &str, Option<f64>)] = &[
     ("ping_pong", "time", Some(0.5)),
     ("ping_pong_two_tasks", "time", None),
     ("remote_wake", "time", Some(1.0)),
+    ("remote_wake_in_turn", "time, in turn", Some(1.0)),
     ("channel", "time", Some(0.2)),
     ("semaphore", "time", Some(0.5)),
     ("timeout_churn", "time", Some(0.2)),
