@@ -9,9 +9,11 @@
 //! task; CPU per round trip against the raw loop) and their ratio.
 //!
 //! A criterion group gives the ratio of the mean times of its `eddy` and
-//! `tokio` functions; `task_memory` and `tcp_echo_server_cpu` come from the
-//! pairs those benchmarks record (bytes per task; CPU per round trip, each
-//! against the raw mio loop). A workload with no result yet is left out.
+//! `tokio` functions; `task_memory`, `tcp_echo_server_cpu` and
+//! `remote_wake_in_turn` come from the pairs those benchmarks record (bytes
+//! per task; CPU per round trip, each against the raw mio loop; the median
+//! of eddy/tokio over rounds run in turn, against 1). A workload with no
+//! result yet is left out.
 
 mod common;
 

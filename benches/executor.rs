@@ -2,7 +2,10 @@
 //! workload in the same criterion group.
 //!
 //! Run: `cargo bench --bench executor`. Each group prints eddy's and tokio's
-//! times; the README's table takes their ratio.
+//! times; the README's table takes their ratio. After the remote_wake group
+//! come two printed lines: remote_wake run with eddy and tokio in turn
+//! (`remote_wake_in_turn`), and the unpark syscalls of remote wakes while
+//! the loop is busy.
 
 use std::hint::black_box;
 use std::sync::Arc;
