@@ -102,21 +102,12 @@ fn default_sigpipe() {
 /// for real.
 const CHILD_ENV: &str = "EDDY_FAULTS_TEST_CHILD";
 
-/// Runs `body` (under a watchdog of `limit`) in a fresh process that runs
-/// only the test `name`: the test binary re-executed with `--exact`. The
-/// parent checks that the child ran the test and passed (a death by signal
-/// fails here, with the signal named), shows its output otherwise, and
-/// repeats its `faults:` lines.
+/// Runs `body` in a child process that runs only the test `name` (see
+/// `common::in_child_process`), and repeats the child's `faults:` lines.
 fn in_child_process(name: &str, limit: Duration, body: impl FnOnce() + Send + 'static) {
-    if std::env::var(CHILD_ENV).is_ok_and(|v| v == name) {
-        return watchdog(limit, body);
+    if let Some(stdout) = common::in_child_process(CHILD_ENV, name, limit, body) {
+        print_measurements(&stdout);
     }
-    let name = name.to_string();
-    watchdog(limit + Duration::from_secs(10), move || {
-        let out = run_child(&name, &[]);
-        print_measurements(&String::from_utf8_lossy(&out.stdout));
-        child_passed(&out, &format!("`{name}`"));
-    });
 }
 
 /// Repeats a child's measurements: its lines from `faults:` on (the test

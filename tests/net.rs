@@ -99,19 +99,10 @@ fn pipe() -> (File, File) {
 /// for real.
 const CHILD_ENV: &str = "EDDY_NET_TEST_CHILD";
 
-/// Runs `body` (under a watchdog of `limit`) in a fresh process that runs
-/// only the test `name`: the test binary re-executed with `--exact`. The
-/// parent checks that the child ran the test and passed, and shows its
-/// output otherwise.
+/// Runs `body` in a child process that runs only the test `name` (see
+/// `common::in_child_process`).
 fn in_child_process(name: &str, limit: Duration, body: impl FnOnce() + Send + 'static) {
-    if std::env::var(CHILD_ENV).is_ok_and(|v| v == name) {
-        return watchdog(limit, body);
-    }
-    let name = name.to_string();
-    watchdog(limit + Duration::from_secs(10), move || {
-        let out = run_test_in_child(&name, &[(CHILD_ENV, &name)], &[]);
-        child_passed(&out, &format!("`{name}`"));
-    });
+    common::in_child_process(CHILD_ENV, name, limit, body);
 }
 
 #[track_caller]

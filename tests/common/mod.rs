@@ -310,6 +310,30 @@ pub fn run_test_in_child(
         .expect("could not run the test binary as a child process")
 }
 
+/// Runs `body` (under a watchdog of `limit`) in a fresh process that runs
+/// only the test `name`: the test binary re-executed with `--exact`, told by
+/// the variable `child_env` that it is the child. The parent checks that the
+/// child ran the test and passed (a death by signal fails, with the signal
+/// named; the child's output is shown) and returns the child's stdout; in
+/// the child this returns `None` once `body` has run.
+pub fn in_child_process(
+    child_env: &'static str,
+    name: &str,
+    limit: Duration,
+    body: impl FnOnce() + Send + 'static,
+) -> Option<String> {
+    if std::env::var(child_env).is_ok_and(|v| v == name) {
+        watchdog(limit, body);
+        return None;
+    }
+    let name = name.to_string();
+    let stdout = watchdog(limit + Duration::from_secs(10), move || {
+        let out = run_test_in_child(&name, &[(child_env, &name)], &[]);
+        child_passed(&out, &format!("`{name}`")).0
+    });
+    Some(stdout)
+}
+
 /// The child's stdout and stderr, after checking that it ran one test and
 /// passed (a death by signal fails here, with the signal named); `what`
 /// names the child in the failure message, which shows its output.
