@@ -211,10 +211,6 @@ fn remote_wake_in_turn() {
         eddy.push(e);
         tokio.push(t);
     }
-    fn median(mut v: Vec<f64>) -> f64 {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    }
     let ratio = median(ratios);
     common::record_pair("remote_wake_in_turn", ratio, 1.0);
     println!(

@@ -397,10 +397,6 @@ fn server_cpu() {
             }
         }
     }
-    fn median(mut v: Vec<f64>) -> f64 {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    }
     let ratios: Vec<f64> = (0..SERVERS.len())
         .map(|i| median(cpu.iter().map(|row| row[i] / row[MIO]).collect()))
         .collect();

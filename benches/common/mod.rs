@@ -22,6 +22,12 @@ pub fn thread_cpu() -> Duration {
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
+/// The middle value (the upper one of the two middles for an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
 /// Where criterion keeps its results: `$CARGO_TARGET_DIR/criterion`, else
 /// `target/criterion` in the package (as criterion itself decides).
 pub fn criterion_dir() -> std::path::PathBuf {
