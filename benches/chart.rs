@@ -161,7 +161,7 @@ fn main() {
         println!("no results in {}: run the benchmarks first", dir.display());
         return;
     }
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/ratios.svg");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("ratios.svg");
     match std::fs::write(&out, svg(&rows)) {
         Ok(()) => println!("wrote {}", out.display()),
         Err(e) => eprintln!("could not write {}: {e}", out.display()),
