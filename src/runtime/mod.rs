@@ -22,10 +22,43 @@
 //! eventfd again, written once), and when the next timer is due (a
 //! timerfd, armed after each turn only if the earliest deadline changed).
 //! Between turns the runtime counts as parked.
+//!
+//! # Where the loop holds `&Core` while user code runs
+//!
+//! User code (a future's poll or destructor, a waker, an output's
+//! destructor) may spawn, wake, abort, panic, or drop the `Runtime`. The
+//! core is an `Rc`, and each place that keeps a reference into it across
+//! such code also keeps it alive:
+//!
+//! - **A drive** (`Core::block_on`, `Core::turn`, and the loop's calls into
+//!   the reactor, the wheel and the tasks): reached through `&Runtime`,
+//!   which the caller borrows for the whole drive, so the `Runtime` cannot
+//!   be dropped under it in safe code.
+//! - **An abort between drives** (`cancel_now`, from `abort` and
+//!   `JoinSet`'s drop): nothing borrows the `Runtime` there, and the
+//!   cancelled future may hold the last `Rc<Runtime>`. `cancel_now` holds
+//!   its own strong count; a `Runtime` dropped meanwhile only marks the
+//!   core, and the shutdown runs when the abort is done (`Core::release`).
+//! - **The shutdown** (`Core::shutdown`, from the `Runtime`'s drop or from
+//!   `Core::release`): its caller holds a strong count until it returns. It
+//!   never unwinds: every call into user code in it is under
+//!   `catch_unwind`, so the core pointer the tasks' handles use is always
+//!   cleared before the core is freed.
+//! - **`with_current`** (`spawn`, `spawn_blocking`, `Handle::current`, a
+//!   `Sleep`'s first poll, I/O constructors): the current core is alive
+//!   while the guard that made it current is on the stack, which is one of
+//!   the three above, or an [`EnterGuard`], which borrows the `Runtime`.
+//! - **Completing a task** (`harness::complete`) takes `&TaskList` across
+//!   the output's destructor and the joiner's wake; it is always called
+//!   from one of the places above.
+//!
+//! Wakes never hold it: a waker reaches the core only through `CURRENT`
+//! (the same guards) or through the shared block's remote queue.
 
 use std::future::Future;
 use std::io;
 use std::panic::Location;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 use std::time::Duration;
@@ -89,7 +122,9 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Runtime {
-    core: Box<Core>,
+    // An `Rc` so that an abort can keep the core alive while a destructor
+    // it runs drops the `Runtime` (see `cancel_now`).
+    core: Rc<Core>,
 }
 
 impl Runtime {
@@ -141,9 +176,7 @@ impl Runtime {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let handle = self.core.spawn(future, Location::caller());
-        self.core.spawned_outside();
-        handle
+        self.core.spawn(future, Location::caller())
     }
 
     /// One turn of the loop, for a host program that drives eddy from its
@@ -200,6 +233,75 @@ impl Runtime {
     /// ```
     pub fn tasks(&self) -> Vec<TaskInfo> {
         self.core.tasks()
+    }
+
+    /// The name given with [`Builder::name`], if any.
+    pub fn name(&self) -> Option<&str> {
+        self.core.config.name.as_deref()
+    }
+
+    /// Makes this runtime the current one on this thread until the guard is
+    /// dropped, without driving it: what needs a current runtime
+    /// ([`spawn`](crate::spawn), I/O constructors such as
+    /// [`TcpListener::bind`](crate::net::TcpListener::bind), a first poll
+    /// of a `Sleep`) works outside [`block_on`](Runtime::block_on). Tasks
+    /// spawned meanwhile run when the loop next runs. `block_on` and `turn`
+    /// may be called while the guard lives.
+    ///
+    /// # Panics
+    ///
+    /// Dropping guards out of the order they were made in panics (the
+    /// runtime each one restores would be wrong).
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// let task = {
+    ///     let _guard = rt.enter();
+    ///     eddy::spawn(async { "spawned under enter" })
+    /// };
+    /// assert_eq!(rt.block_on(task).unwrap(), "spawned under enter");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _enter: context::Enter::current(&self.core),
+            core: Rc::as_ptr(&self.core),
+            _runtime: std::marker::PhantomData,
+        }
+    }
+
+    /// Drops the runtime (cancelling its tasks, as `drop` does), then waits
+    /// at most `timeout` for its blocking threads to finish the closures
+    /// they run and exit. Plain `drop` does not wait for them (see
+    /// [`spawn_blocking`](crate::task::spawn_blocking)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = eddy::Runtime::new()?;
+    /// let two = rt.block_on(async { eddy::task::spawn_blocking(|| 1 + 1).await });
+    /// assert_eq!(two.unwrap(), 2);
+    /// rt.shutdown_timeout(Duration::from_secs(10)); // the idle helper exits at once
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        let pool = self.core.blocking.clone();
+        drop(self);
+        pool.wait_for_threads(timeout);
+    }
+
+    /// Drops the runtime without waiting for its blocking threads: the same
+    /// as `drop`, named as in tokio. Closures still running finish on their
+    /// threads and their results are dropped.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// rt.spawn(std::future::pending::<()>());
+    /// rt.shutdown_background(); // the task is cancelled, nothing waits
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_background(self) {
+        drop(self);
     }
 
     /// A handle that spawns onto this runtime from any thread.
@@ -280,26 +382,74 @@ impl std::os::fd::AsRawFd for Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.core.shutdown();
+        Core::drop_runtime(&self.core);
     }
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
+            .field("name", &self.name())
             .field("metrics", &self.metrics())
             .finish_non_exhaustive()
     }
 }
 
+/// The guard of [`Runtime::enter`]: the runtime is current on this thread
+/// until it is dropped. `!Send`.
+#[must_use = "the runtime stays current only while the guard lives"]
+pub struct EnterGuard<'a> {
+    _enter: context::Enter,
+    core: *const Core,
+    _runtime: std::marker::PhantomData<&'a Runtime>,
+}
+
+impl Drop for EnterGuard<'_> {
+    fn drop(&mut self) {
+        if context::current() != self.core && !std::thread::panicking() {
+            panic!(
+                "eddy: `EnterGuard`s were dropped out of order: drop the guard of the runtime \
+                 entered last first"
+            );
+        }
+    }
+}
+
+impl std::fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+/// A hook the loop calls around parking.
+pub(crate) type Hook = Arc<dyn Fn() + Send + Sync>;
+
 /// The settings a runtime is built with.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) event_interval: u32,
     pub(crate) debug: bool,
     pub(crate) slow_poll_threshold: Duration,
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
+    pub(crate) name: Option<String>,
+    pub(crate) on_park: Option<Hook>,
+    pub(crate) on_unpark: Option<Hook>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("name", &self.name)
+            .field("event_interval", &self.event_interval)
+            .field("debug", &self.debug)
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field("on_thread_park", &self.on_park.is_some())
+            .field("on_thread_unpark", &self.on_unpark.is_some())
+            .finish()
+    }
 }
 
 /// Builds a [`Runtime`] with chosen settings. Setters chain.
@@ -336,8 +486,75 @@ impl Builder {
                 slow_poll_threshold: Duration::from_millis(100),
                 max_blocking_threads: 16,
                 blocking_keep_alive: Duration::from_secs(10),
+                name: None,
+                on_park: None,
+                on_unpark: None,
             },
         }
+    }
+
+    /// Names the runtime: [`Runtime::name`] gives it back, the runtime's
+    /// `Debug` output shows it, and its blocking threads are called
+    /// `<name>-blocking` (`eddy-blocking` without a name).
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::builder().name("ingest").build()?;
+    /// assert_eq!(rt.name(), Some("ingest"));
+    /// assert!(format!("{rt:?}").contains("ingest"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.config.name = Some(name.into());
+        self
+    }
+
+    /// Calls `hook` on the loop's thread each time the loop is about to
+    /// sleep in the poller because nothing is ready (tokio's
+    /// `on_thread_park`). It runs on the hot path of going idle: keep it
+    /// short. A panic in it propagates out of `block_on` or `turn`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let parks = Arc::new(AtomicUsize::new(0));
+    /// let counter = parks.clone();
+    /// let rt = eddy::Runtime::builder()
+    ///     .on_thread_park(move || {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(eddy::time::sleep(std::time::Duration::from_millis(1)));
+    /// assert!(parks.load(Ordering::Relaxed) >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_park(mut self, hook: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.config.on_park = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` on the loop's thread each time the loop wakes up from
+    /// sleeping in the poller (after the park that
+    /// [`on_thread_park`](Builder::on_thread_park) announced).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let unparks = Arc::new(AtomicUsize::new(0));
+    /// let counter = unparks.clone();
+    /// let rt = eddy::Runtime::builder()
+    ///     .on_thread_unpark(move || {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(eddy::time::sleep(std::time::Duration::from_millis(1)));
+    /// assert!(unparks.load(Ordering::Relaxed) >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_unpark(mut self, hook: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.config.on_unpark = Some(Arc::new(hook));
+        self
     }
 
     /// After this many polls in a row the loop looks at I/O, timers and other
@@ -423,6 +640,18 @@ pub(crate) fn wake_local(waker: &Waker) -> bool {
     false
 }
 
+/// The timer driver of the runtime current on this thread (null if none):
+/// lets a `Sleep` see that a runtime other than its own polls it.
+#[inline]
+pub(crate) fn current_timers() -> *const crate::time::TimerDriver {
+    let core = context::current();
+    if core.is_null() {
+        return std::ptr::null();
+    }
+    // SAFETY: a non-null current core is alive (a guard up the stack).
+    Rc::as_ptr(unsafe { &(*core).timers })
+}
+
 /// The `block_on` future's waker is the shared block itself.
 impl Wake for Shared {
     fn wake(self: Arc<Self>) {
@@ -441,15 +670,24 @@ impl Wake for Shared {
     }
 }
 
-/// Drops a task's future now, inside its runtime (which is alive: the
-/// future is). Used by `abort` on a task that is not running.
+/// Drops a task's future now, inside its runtime. Used by `abort` on a task
+/// that is not running, which may be called between drives.
+///
+/// The destructor is user code and may drop the `Runtime` itself (a task
+/// holding the last `Rc<Runtime>`): the strong reference taken here keeps
+/// the core alive until the task is completed, and the runtime's shutdown
+/// then runs in `Core::release`, after it.
 pub(crate) fn cancel_now(task: TaskRef) {
-    let core = task.shared().core();
-    debug_assert!(!core.is_null(), "a task with a future outlived its runtime");
-    // SAFETY: a task whose future is alive belongs to a live runtime (its
-    // drop cancels every task before clearing this pointer), and `abort` runs
-    // on that runtime's thread (handles are `!Send`).
-    let core = unsafe { &*core };
-    let _enter = context::Enter::any(core);
-    crate::task::harness::cancel(task, &core.tasks);
+    // `abort` runs on the runtime's thread (handles are `!Send`). A task
+    // with a future belongs to a live runtime: its shutdown cancels every
+    // task before the core goes.
+    let Some(core) = Core::upgrade(task.shared()) else {
+        debug_assert!(false, "a task with a future outlived its runtime");
+        return;
+    };
+    {
+        let _enter = context::Enter::busy(&core);
+        crate::task::harness::cancel(task, &core.tasks);
+    }
+    Core::release(core);
 }

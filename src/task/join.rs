@@ -3,10 +3,12 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::harness::drop_quietly;
 use super::raw::{ABORT, COMPLETE, JOIN_INTEREST, RUNNING, TaskRef};
 use super::{JoinError, TaskId};
 
@@ -99,14 +101,31 @@ impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         let task = self.task;
         task.set_local(task.local() & !JOIN_INTEREST);
-        drop(task.header().joiner.take());
+        // The stored waker's drop and the output's destructor are user code:
+        // a panic there must not skip giving up the handle's reference (the
+        // task would leak), so it is caught and resumed afterwards.
+        let joiner = task.header().joiner.take();
+        let mut panic = catch_unwind(AssertUnwindSafe(move || drop(joiner))).err();
         if task.local() & COMPLETE != 0 {
             // SAFETY: on the runtime's thread, task complete: the output is
             // ours to drop, as nobody else will take it.
-            unsafe { task.drop_output() };
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_output() })) {
+                match panic {
+                    Some(_) => drop_quietly(p),
+                    None => panic = Some(p),
+                }
+            }
         }
         // SAFETY: the handle's reference; `task` is not used after.
         unsafe { task.ref_dec() };
+        if let Some(p) = panic {
+            if std::thread::panicking() {
+                // A second panic while unwinding would abort the process.
+                drop_quietly(p);
+            } else {
+                resume_unwind(p);
+            }
+        }
     }
 }
 
