@@ -126,15 +126,21 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
         if let Some(t) = &this.timer {
-            if !t.driver.is_closed() {
+            let current = crate::runtime::current_timers();
+            let here = current.is_null() || std::ptr::eq(current, Rc::as_ptr(&t.driver));
+            if here && !t.driver.is_closed() {
                 return if t.driver.poll(t.key, cx.waker()) {
                     Poll::Ready(())
                 } else {
                     Poll::Pending
                 };
             }
-            // Its runtime is gone: register with the one polling it now.
-            this.timer = None;
+            // Its runtime is gone, or another runtime polls it now (and would
+            // wait for ever on a timer that only the first one fires): move
+            // the registration to the one polling it.
+            if let Some(t) = this.timer.take() {
+                t.driver.remove(t.key);
+            }
         }
         let driver = crate::runtime::with_current("Sleep::poll", |core| Rc::clone(&core.timers));
         // A deadline the wheel has already passed is done. One the clock has
