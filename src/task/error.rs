@@ -94,34 +94,38 @@ impl JoinError {
         }
     }
 
+    /// The panic's message, if the payload is a `&str` or a `String`.
     fn message(&self) -> Option<String> {
         let payload = self
             .panic
             .as_ref()?
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let msg = payload
+        payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned());
-        Some(msg.unwrap_or_else(|| "a non-string payload".to_string()))
+            .or_else(|| payload.downcast_ref::<String>().cloned())
     }
 }
 
+/// As tokio's: `task 1 was cancelled`, `task 1 panicked with message
+/// "boom"` (a `&str` or `String` payload), or `task 1 panicked` (any other).
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.message() {
-            None => write!(f, "task {} was cancelled", self.id),
-            Some(msg) => write!(f, "task {} panicked: {msg}", self.id),
+        match (&self.panic, self.message()) {
+            (None, _) => write!(f, "task {} was cancelled", self.id),
+            (Some(_), Some(msg)) => write!(f, "task {} panicked with message {msg:?}", self.id),
+            (Some(_), None) => write!(f, "task {} panicked", self.id),
         }
     }
 }
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.message() {
-            None => write!(f, "JoinError::Cancelled({})", self.id),
-            Some(msg) => write!(f, "JoinError::Panic({}, {msg:?})", self.id),
+        match (&self.panic, self.message()) {
+            (None, _) => write!(f, "JoinError::Cancelled({:?})", self.id),
+            (Some(_), Some(msg)) => write!(f, "JoinError::Panic({:?}, {msg:?}, ..)", self.id),
+            (Some(_), None) => write!(f, "JoinError::Panic({:?}, ..)", self.id),
         }
     }
 }
