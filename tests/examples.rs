@@ -160,11 +160,14 @@ fn example_02_timeouts_and_cancellation() {
     let run = run("02_timeouts_and_cancellation");
     assert_eq!(
         run.last_line(),
-        "done: 1 finished in time, 1 timed out, 1 aborted and cleaned up"
+        "done: 1 finished in time, 2 timed out, 1 aborted and cleaned up"
     );
-    // The timed-out operation and the aborted worker both ran their
-    // destructors, and the worker's ran before `abort()` returned.
+    // The timed-out operation, the timed-out task (aborted on `Err`) and the
+    // aborted worker all ran their destructors, and the worker's ran before
+    // `abort()` returned.
     run.has_line("cleanup slow op: dropped before it finished")
+        .has_line("cleanup task op: dropped before it finished")
+        .has_line("main: the task timed out; aborted it, cleaned up: true")
         .has_line("main: abort() returned; worker cleaned up already: true");
 }
 
