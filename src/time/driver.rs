@@ -71,6 +71,7 @@ impl TimerDriver {
     // another sleep of this runtime: none runs while the wheel is borrowed.
 
     /// Adds a timer for `tick`, waking `waker` when it fires.
+    #[inline]
     pub(crate) fn insert(&self, tick: u64, waker: &Waker) -> usize {
         let waker = waker.clone();
         self.wheel.borrow_mut().insert(tick, Some(waker))
