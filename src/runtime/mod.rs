@@ -87,9 +87,11 @@ use crate::task::raw::TaskRef;
 /// the runtime, which cancels every task still alive. This is Python's
 /// `asyncio.run`.
 ///
-/// Panics if the runtime cannot be built (the process is out of file
-/// descriptors), or if called from inside a runtime. A panic in `future`
-/// propagates out of `block_on`.
+/// # Panics
+///
+/// If the runtime cannot be built (the process is out of file
+/// descriptors), or if called from inside a runtime (a task, another
+/// `block_on`). A panic in `future` propagates out of `block_on`.
 ///
 /// ```
 /// let answer = eddy::block_on(async {
@@ -128,7 +130,18 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Builds a runtime with the default settings.
+    /// Builds a runtime with the default settings (see [`Builder::new`]).
+    ///
+    /// # Errors
+    ///
+    /// The OS error if it refuses the epoll instance or the eventfd (for
+    /// example `EMFILE`, out of file descriptors).
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> io::Result<Runtime> {
         Builder::new().build()
     }
@@ -147,8 +160,10 @@ impl Runtime {
     /// output. Spawned tasks run meanwhile; those still alive at the end wait
     /// for the next call (or are cancelled when the runtime is dropped).
     ///
-    /// Panics if a runtime is already running on this thread (a `block_on`
-    /// inside a task would stall the loop that runs it). A panic in `future`
+    /// # Panics
+    ///
+    /// If a runtime is already running on this thread (a `block_on` inside a
+    /// task would stall the loop that runs it). A panic in `future`
     /// propagates; panics in spawned tasks do not.
     ///
     /// ```
@@ -192,7 +207,9 @@ impl Runtime {
     /// beside the host's own, and call `turn(Some(Duration::ZERO))` when it
     /// is readable.
     ///
-    /// Panics if called from inside a runtime (a task, or `block_on`).
+    /// # Panics
+    ///
+    /// If called from inside a runtime (a task, or `block_on`).
     ///
     /// ```
     /// use std::time::Duration;
@@ -236,6 +253,11 @@ impl Runtime {
     }
 
     /// The name given with [`Builder::name`], if any.
+    ///
+    /// ```
+    /// assert_eq!(eddy::Runtime::new()?.name(), None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.core.config.name.as_deref()
     }
@@ -305,6 +327,16 @@ impl Runtime {
     }
 
     /// A handle that spawns onto this runtime from any thread.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// let handle = rt.handle();
+    /// let task = std::thread::spawn(move || handle.spawn(async { "from a thread" }))
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(task).unwrap(), "from a thread");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn handle(&self) -> Handle {
         Handle::new(Arc::clone(&self.core.shared))
     }
@@ -327,7 +359,19 @@ impl Runtime {
         self.core.next_deadline()
     }
 
-    /// A snapshot of the runtime's counters.
+    /// A snapshot of the runtime's counters. They are plain counters kept
+    /// anyway, so reading them costs nothing while the loop runs.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     eddy::spawn(async {}).await.unwrap();
+    /// });
+    /// let m = rt.metrics();
+    /// assert_eq!(m.tasks_spawned, 1);
+    /// assert_eq!(m.tasks_alive, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn metrics(&self) -> Metrics {
         let c = &self.core.counters;
         Metrics {
@@ -397,6 +441,15 @@ impl std::fmt::Debug for Runtime {
 
 /// The guard of [`Runtime::enter`]: the runtime is current on this thread
 /// until it is dropped. `!Send`.
+///
+/// ```
+/// let rt = eddy::Runtime::new()?;
+/// let guard = rt.enter();
+/// let listener = eddy::net::TcpListener::bind("127.0.0.1:0")?; // needs a runtime
+/// drop(guard);
+/// # drop(listener);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "the runtime stays current only while the guard lives"]
 pub struct EnterGuard<'a> {
     _enter: context::Enter,
@@ -477,7 +530,12 @@ impl Default for Builder {
 impl Builder {
     /// The default settings: `event_interval` 61, debug mode off unless
     /// `EDDY_DEBUG=1`, slow-poll threshold 100 ms, at most 16 blocking
-    /// threads, which exit after 10 s idle.
+    /// threads, which exit after 10 s idle, no name, no park hooks.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::new().build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> Builder {
         Builder {
             config: Config {
@@ -560,7 +618,15 @@ impl Builder {
     /// After this many polls in a row the loop looks at I/O, timers and other
     /// threads even if tasks are still ready (default 61, as tokio). Lower is
     /// fairer to I/O; higher spends fewer syscalls when tasks keep busy.
-    /// Panics if `n` is 0.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::builder().event_interval(31).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn event_interval(mut self, n: u32) -> Builder {
         assert!(n > 0, "eddy: Builder::event_interval must be at least 1");
         self.config.event_interval = n;
@@ -570,18 +636,48 @@ impl Builder {
     /// Debug mode, as `asyncio.run(debug=True)`: tasks remember where they
     /// were spawned and slow polls are reported on stderr. Also turned on
     /// by the environment variable `EDDY_DEBUG=1`.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::builder().debug(true).build()?;
+    /// rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.tasks();
+    /// assert!(dump[0].location.is_some()); // where it was spawned
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn debug(mut self, on: bool) -> Builder {
         self.config.debug = on;
         self
     }
 
-    /// In debug mode, a poll longer than this is reported (default 100 ms).
+    /// In debug mode, a poll longer than this is reported (default 100 ms),
+    /// as `eddy: slow poll: task <id> spawned at <file>:<line>:<col> took
+    /// <ms> ms` on stderr.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = eddy::Runtime::builder()
+    ///     .debug(true)
+    ///     .slow_poll_threshold(Duration::from_millis(20))
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
         self.config.slow_poll_threshold = threshold;
         self
     }
 
-    /// The most threads `spawn_blocking` starts (default 16). Panics if 0.
+    /// The most threads [`spawn_blocking`](crate::task::spawn_blocking)
+    /// starts (default 16); more closures wait in a queue.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::builder().max_blocking_threads(2).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
         assert!(
             n > 0,
@@ -592,14 +688,35 @@ impl Builder {
     }
 
     /// How long an idle blocking thread waits for work before it exits
-    /// (default 10 s).
+    /// (default 10 s; `Duration::MAX` keeps idle threads until the runtime
+    /// is dropped).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = eddy::Runtime::builder()
+    ///     .blocking_keep_alive(Duration::from_secs(1))
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Builder {
         self.config.blocking_keep_alive = keep_alive;
         self
     }
 
-    /// Builds the runtime: an epoll instance and an eventfd. Fails only if
-    /// the OS refuses those (for example EMFILE).
+    /// Builds the runtime: an epoll instance and an eventfd. The builder can
+    /// build more than one.
+    ///
+    /// # Errors
+    ///
+    /// The OS error if it refuses those (for example `EMFILE`).
+    ///
+    /// ```
+    /// let builder = eddy::Runtime::builder().name("worker");
+    /// let (a, b) = (builder.build()?, builder.build()?);
+    /// assert_eq!(a.name(), b.name());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn build(&self) -> io::Result<Runtime> {
         Ok(Runtime {
             core: Core::new(self.config.clone())?,

@@ -62,6 +62,14 @@ impl JoinError {
     }
 
     /// True if the task was aborted, or cancelled because its runtime was dropped.
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let task = eddy::spawn(std::future::pending::<()>());
+    ///     task.abort();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.panic.is_none()
     }
@@ -76,10 +84,21 @@ impl JoinError {
         self.id
     }
 
-    /// The panic payload. Panics if the task was cancelled instead; see
+    /// The panic payload. Resume the panic in the caller with
+    /// `std::panic::resume_unwind(err.into_panic())`.
+    ///
+    /// # Panics
+    ///
+    /// If the task was cancelled instead; see
     /// [`try_into_panic`](Self::try_into_panic).
     ///
-    /// Resume the panic in the caller with `std::panic::resume_unwind(err.into_panic())`.
+    /// ```
+    /// eddy::block_on(async {
+    ///     let err = eddy::spawn(async { panic!("boom") }).await.unwrap_err();
+    ///     let payload = err.into_panic();
+    ///     assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    /// });
+    /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send> {
         self.try_into_panic().unwrap_or_else(|e| {
             panic!("eddy: JoinError::into_panic called on a cancelled task ({e})")
@@ -87,6 +106,19 @@ impl JoinError {
     }
 
     /// The panic payload, or the error itself if the task was cancelled.
+    ///
+    /// # Errors
+    ///
+    /// The `JoinError` itself, unchanged, if the task was cancelled.
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let task = eddy::spawn(std::future::pending::<()>());
+    ///     task.abort();
+    ///     let err = task.await.unwrap_err();
+    ///     assert!(err.try_into_panic().unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send>, JoinError> {
         match self.panic {
             Some(m) => Ok(m.into_inner().unwrap_or_else(|poison| poison.into_inner())),
