@@ -232,16 +232,19 @@ fn tokio_current_threads(setup: Setup) {
     } = setup;
     probe.register();
     thread::scope(|scope| {
-        for _ in 0..n {
+        for i in 0..n {
             let (probe, ready, stop) = (Arc::clone(&probe), ready.clone(), stop.clone());
-            scope.spawn(move || {
+            // Named, so that a profile tells the servers' threads apart.
+            let thread = thread::Builder::new().name(format!("tokio-current-{i}"));
+            let serve = move || {
                 probe.register();
                 common::tokio_rt().block_on(async {
                     let listener = tokio_listener(addr);
                     ready.send(()).unwrap();
                     tokio_serve(listener, probe, stop).await;
                 });
-            });
+            };
+            thread.spawn_scoped(scope, serve).unwrap();
         }
     });
 }

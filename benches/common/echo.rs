@@ -99,7 +99,12 @@ pub fn clients(
 ) -> io::Result<Duration> {
     let start = Instant::now();
     let threads: Vec<_> = (0..threads)
-        .map(|_| std::thread::spawn(move || client(addr, conns / threads, round_trips / threads)))
+        .map(|i| {
+            std::thread::Builder::new()
+                .name(format!("echo-client-{i}"))
+                .spawn(move || client(addr, conns / threads, round_trips / threads))
+                .unwrap()
+        })
         .collect();
     for t in threads {
         t.join().expect("a client thread panicked")?;
