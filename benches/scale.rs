@@ -1,7 +1,8 @@
 //! tcp_echo with the server on N threads, for N = 1 .. the CPUs: eddy's
-//! `ThreadPerCore` with one `SO_REUSEPORT` listener per worker, beside
-//! tokio's multi-threaded runtime with N workers on one listener, and
-//! beside N tokio current-thread runtimes with `SO_REUSEPORT` listeners.
+//! `ThreadPerCore` with one `SO_REUSEPORT` listener per worker (not
+//! pinned, the default, and pinned), beside tokio's multi-threaded runtime
+//! with N workers on one listener, and beside N tokio current-thread
+//! runtimes with `SO_REUSEPORT` listeners.
 //!
 //! The client is `benches/common/echo.rs`'s plain mio loop (as in
 //! `net.rs`), on client threads of its own: by default as many as server
@@ -111,10 +112,15 @@ struct Server {
     listeners: fn(usize) -> usize,
 }
 
-const SERVERS: [Server; 3] = [
+const SERVERS: [Server; 4] = [
     Server {
         name: "eddy ThreadPerCore + SO_REUSEPORT",
-        run: eddy_thread_per_core,
+        run: |setup| eddy_thread_per_core(setup, false),
+        listeners: |n| n,
+    },
+    Server {
+        name: "eddy ThreadPerCore, pinned",
+        run: |setup| eddy_thread_per_core(setup, true),
         listeners: |n| n,
     },
     Server {
@@ -129,7 +135,12 @@ const SERVERS: [Server; 3] = [
     },
 ];
 
-fn eddy_thread_per_core(setup: Setup) {
+/// The indexes in `SERVERS` of eddy's two servers and tokio's two.
+const EDDY: [usize; 2] = [0, 1];
+const TOKIO_MULTI: usize = 2;
+const TOKIO_CURRENT: usize = 3;
+
+fn eddy_thread_per_core(setup: Setup, pin: bool) {
     let Setup {
         n,
         addr,
@@ -140,6 +151,7 @@ fn eddy_thread_per_core(setup: Setup) {
     probe.register();
     let results = eddy::runtime::ThreadPerCore::new()
         .threads(n)
+        .pin(pin)
         .run(|_worker| {
             let (probe, ready, stop) = (Arc::clone(&probe), ready.clone(), stop.clone());
             async move {
@@ -298,14 +310,14 @@ fn run(server: &Server, n: usize, clients: usize) -> Sample {
     }
 }
 
-/// The medians for one N: per server, and the ratios of eddy to the two
-/// tokio servers (medians of the per-round ratios).
+/// The medians for one N: per server, and the CPU ratios of each eddy
+/// server to tokio's two (medians of the per-round ratios).
 struct Row {
     n: usize,
     clients: usize,
-    samples: [Sample; 3],
-    cpu_vs_multi: f64,
-    cpu_vs_current: f64,
+    samples: [Sample; 4],
+    /// `[eddy server][0: tokio multi_thread, 1: tokio current_thread]`.
+    ratios: [[f64; 2]; 2],
 }
 
 fn measure(n: usize, clients: usize, rounds: usize) -> Row {
@@ -313,7 +325,7 @@ fn measure(n: usize, clients: usize, rounds: usize) -> Row {
         [Sample {
             round_trips_per_sec: 0.0,
             cpu_us: 0.0,
-        }; 3];
+        }; 4];
         rounds
     ];
     for (round, row) in per_round.iter_mut().enumerate() {
@@ -324,15 +336,15 @@ fn measure(n: usize, clients: usize, rounds: usize) -> Row {
     }
     let col =
         |i: usize, f: fn(&Sample) -> f64| median(per_round.iter().map(|r| f(&r[i])).collect());
-    let samples = [0, 1, 2].map(|i| Sample {
+    let samples = [0, 1, 2, 3].map(|i| Sample {
         round_trips_per_sec: col(i, |s| s.round_trips_per_sec),
         cpu_us: col(i, |s| s.cpu_us),
     });
-    let ratio = |j: usize| {
+    let ratio = |e: usize, t: usize| {
         median(
             per_round
                 .iter()
-                .map(|r| r[0].cpu_us / r[j].cpu_us)
+                .map(|r| r[e].cpu_us / r[t].cpu_us)
                 .collect(),
         )
     };
@@ -340,8 +352,7 @@ fn measure(n: usize, clients: usize, rounds: usize) -> Row {
         n,
         clients,
         samples,
-        cpu_vs_multi: ratio(1),
-        cpu_vs_current: ratio(2),
+        ratios: EDDY.map(|e| [ratio(e, TOKIO_MULTI), ratio(e, TOKIO_CURRENT)]),
     }
 }
 
@@ -391,14 +402,16 @@ fn main() {
                 row.n, row.clients, server.name, s.round_trips_per_sec, s.cpu_us
             );
         }
-        println!(
-            "| {} | | eddy / tokio multi_thread, CPU | | **{:.2}** (goal ≤ 0.85) |",
-            row.n, row.cpu_vs_multi
-        );
-        println!(
-            "| {} | | eddy / N tokio current_thread, CPU | | **{:.2}** (goal ≤ 1.0) |",
-            row.n, row.cpu_vs_current
-        );
+        for (e, [multi, current]) in EDDY.into_iter().zip(row.ratios) {
+            println!(
+                "| {} | | {} / tokio multi_thread, CPU | | **{multi:.2}** (goal ≤ 0.85) |",
+                row.n, SERVERS[e].name
+            );
+            println!(
+                "| {} | | {} / N tokio current_thread, CPU | | **{current:.2}** (goal ≤ 1.0) |",
+                row.n, SERVERS[e].name
+            );
+        }
     }
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("scaling.svg");
     match std::fs::write(&out, svg(&rows, cpus)) {
@@ -414,14 +427,16 @@ fn print_row(row: &Row) {
             row.n, server.name, s.round_trips_per_sec, s.cpu_us
         );
     }
-    println!(
-        "N = {}: eddy's server CPU per round trip is {:.3}x tokio multi_thread's, {:.3}x N tokio \
-         current_thread's",
-        row.n, row.cpu_vs_multi, row.cpu_vs_current
-    );
+    for (e, [multi, current]) in EDDY.into_iter().zip(row.ratios) {
+        println!(
+            "N = {}: {}: server CPU per round trip {multi:.3}x tokio multi_thread's, \
+             {current:.3}x N tokio current_thread's",
+            row.n, SERVERS[e].name
+        );
+    }
 }
 
-const COLORS: [&str; 3] = ["#3a8f5c", "#d9822b", "#4a6fb5"];
+const COLORS: [&str; 4] = ["#3a8f5c", "#7fc79a", "#d9822b", "#4a6fb5"];
 
 /// Two panels side by side (round trips per second; server CPU per round
 /// trip), N on the x axis, a line per server, the values in a table below.
@@ -429,10 +444,10 @@ fn svg(rows: &[Row], cpus: usize) -> String {
     const W: f64 = 360.0; // a panel's plot area
     const H: f64 = 220.0;
     const LEFT: f64 = 70.0;
-    const TOP: f64 = 130.0;
+    const TOP: f64 = 125.0;
     const GAP: f64 = 90.0;
     let width = LEFT + 2.0 * W + GAP + 30.0;
-    let height = TOP + H + 90.0;
+    let height = TOP + H + 105.0;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -448,11 +463,13 @@ fn svg(rows: &[Row], cpus: usize) -> String {
         r#"<text x="10" y="40" fill="dimgray">{cpus} CPUs, shared with the client's threads; medians of the rounds</text>"#
     );
     for (i, server) in SERVERS.iter().enumerate() {
-        let y = 58.0 + 17.0 * i as f64;
+        // Two columns of two.
+        let (x, y) = (10.0 + 380.0 * (i / 2) as f64, 56.0 + 18.0 * (i % 2) as f64);
         let _ = writeln!(
             s,
-            r#"<rect x="10" y="{y}" width="12" height="12" fill="{}"/><text x="28" y="{}">{}</text>"#,
+            r#"<rect x="{x}" y="{y}" width="12" height="12" fill="{}"/><text x="{}" y="{}">{}</text>"#,
             COLORS[i],
+            x + 18.0,
             y + 10.0,
             server.name
         );
