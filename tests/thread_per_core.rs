@@ -407,32 +407,22 @@ fn a_task_handed_to_another_worker_runs_on_its_thread() {
     });
 }
 
-/// Signals on a channel when dropped.
-struct SendOnDrop(Option<mpsc::Sender<()>>);
-
-impl Drop for SendOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.take().unwrap().send(());
-    }
-}
-
 #[test]
 fn a_worker_whose_future_returned_still_runs_handed_work() {
     watchdog(LIMIT, || {
         let (done_tx, done_rx) = mpsc::channel();
-        let done_rx = Mutex::new(Some(done_rx));
+        let (done_tx, done_rx) = (Mutex::new(Some(done_tx)), Mutex::new(Some(done_rx)));
         let results = ThreadPerCore::new().threads(2).run(|worker| {
-            let guard = SendOnDrop(Some(done_tx.clone()));
+            let done_tx = done_tx.lock().unwrap().take_if(|_| worker.index() == 1);
             let done_rx = done_rx.lock().unwrap().take_if(|_| worker.index() == 0);
             async move {
-                let Some(done_rx) = done_rx else {
-                    drop(guard); // worker 1 is done at once
+                if let Some(done_tx) = done_tx {
+                    done_tx.send(()).unwrap(); // worker 1 is done at once
                     return None;
-                };
-                std::mem::forget(guard);
+                }
                 // Block this worker's thread until worker 1's future has
                 // ended (there is nothing else on this runtime).
-                done_rx.recv().unwrap();
+                done_rx.unwrap().recv().unwrap();
                 let task =
                     worker.handles()[1].spawn(async { thread::current().name().map(String::from) });
                 Some(task.await.unwrap())
