@@ -9,7 +9,8 @@
 //! Files: `core.rs` is the loop, `run_queue.rs` the run queue, `context.rs`
 //! the thread-local "current runtime", `shared.rs` the block other threads
 //! see (remote queue, park flag, unpark waker), `handle.rs` the `Handle`,
-//! `metrics.rs` the counters and `dump.rs` the task dump.
+//! `metrics.rs` the counters and `dump.rs` the task dump;
+//! `thread_per_core.rs` runs one runtime per CPU ([`ThreadPerCore`]).
 //!
 //! # Driving eddy from another loop
 //!
@@ -72,6 +73,7 @@ mod loom_model;
 mod metrics;
 mod run_queue;
 mod shared;
+mod thread_per_core;
 
 pub(crate) use self::context::with_current;
 pub(crate) use self::core::Core;
@@ -79,6 +81,7 @@ pub use self::dump::{TaskInfo, TaskState};
 pub use self::handle::Handle;
 pub use self::metrics::Metrics;
 pub(crate) use self::shared::{Remote, RemoteSpawn, Shared};
+pub use self::thread_per_core::{ThreadPerCore, Worker};
 
 use crate::task::JoinHandle;
 use crate::task::raw::TaskRef;
