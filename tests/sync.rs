@@ -378,6 +378,40 @@ fn oneshot_recv_error_is_an_error() {
     });
 }
 
+#[test]
+fn oneshot_close_while_the_sender_lives_ends_the_receiver_at_once() {
+    watchdog(LIMIT, || {
+        // Regression: awaiting a closed receiver used to wait until the
+        // sender went away (tokio's `explicit_close_poll`).
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let (count, waker) = counting_waker();
+        assert!(poll_with(&mut rx, &waker).is_pending());
+        rx.close();
+        assert_eq!(
+            poll_with(&mut rx, &waker),
+            Poll::Ready(Err(oneshot::RecvError))
+        );
+        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+        assert!(tx.is_closed());
+        assert_eq!(tx.send(1), Err(1));
+        assert_eq!(count.count(), 0);
+
+        eddy::block_on(async {
+            // Closed before the first poll, the sender still alive.
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            rx.close();
+            assert_eq!((&mut rx).await, Err(oneshot::RecvError));
+            drop(tx);
+
+            // A value sent before close() is still received, by await too.
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            tx.send(7).unwrap();
+            rx.close();
+            assert_eq!(rx.await, Ok(7));
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // mpsc
 // ---------------------------------------------------------------------------
@@ -1317,6 +1351,112 @@ fn waiters_are_woken_through_their_latest_waker() {
                     .is_ready()
             );
         }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Stored wakers are let go when their owner goes away
+// ---------------------------------------------------------------------------
+
+/// True once every clone of the counting waker but the test's own handle
+/// is gone (nothing holds the waiting task's waker any more).
+fn released(count: &Arc<CountingWaker>) -> bool {
+    Arc::strong_count(count) == 1
+}
+
+#[test]
+fn a_dropped_receiver_lets_go_of_its_waker() {
+    watchdog(LIMIT, || {
+        // Regression: the mpsc receiver's waker stayed in the channel until
+        // every sender was gone, keeping a dead receiving task alive.
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let (count, waker) = counting_waker();
+        assert!(poll_with(&mut Box::pin(rx.recv()), &waker).is_pending());
+        drop(waker);
+        assert!(!released(&count));
+        drop(rx);
+        assert!(
+            released(&count),
+            "the dropped receiver's waker is still held"
+        );
+        assert!(tx.is_closed());
+        assert_eq!(count.count(), 0);
+
+        // oneshot: the receiver dropped while the sender lives.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let (count, waker) = counting_waker();
+        assert!(poll_with(&mut rx, &waker).is_pending());
+        drop(waker);
+        drop(rx);
+        assert!(
+            released(&count),
+            "the dropped oneshot receiver's waker is still held"
+        );
+        assert_eq!(tx.send(1), Err(1));
+
+        // oneshot: close() means no wake can come; the waker goes too.
+        let (_tx, mut rx) = oneshot::channel::<u32>();
+        let (count, waker) = counting_waker();
+        assert!(poll_with(&mut rx, &waker).is_pending());
+        drop(waker);
+        rx.close();
+        assert!(released(&count));
+    });
+}
+
+#[test]
+fn a_gone_oneshot_sender_lets_go_of_its_closed_waker() {
+    watchdog(LIMIT, || {
+        // Dropped, and consumed by send, while the receiver lives.
+        for send in [false, true] {
+            let (mut tx, rx) = oneshot::channel::<u32>();
+            let (count, waker) = counting_waker();
+            assert!(
+                Box::pin(tx.closed())
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+            drop(waker);
+            if send {
+                tx.send(1).unwrap();
+            } else {
+                drop(tx);
+            }
+            assert!(
+                released(&count),
+                "the sender's closed() waker outlived the sender (send: {send})"
+            );
+            drop(rx);
+            assert_eq!(count.count(), 0);
+        }
+    });
+}
+
+#[test]
+fn dropped_waiting_futures_let_go_of_their_wakers() {
+    watchdog(LIMIT, || {
+        let (count, waker) = counting_waker();
+
+        let (tx, _rx) = mpsc::channel::<u32>(1);
+        tx.try_send(0).unwrap();
+        let mut send = tx.send(1);
+        assert!(poll_with(&mut send, &waker).is_pending());
+        drop(send);
+
+        let notify = Notify::new();
+        let mut notified = notify.notified();
+        assert!(poll_with(&mut notified, &waker).is_pending());
+        drop(notified);
+
+        let sem = Semaphore::new(0);
+        let mut acquire = sem.acquire();
+        assert!(poll_with(&mut acquire, &waker).is_pending());
+        drop(acquire);
+
+        drop(waker);
+        assert!(released(&count));
+        assert_eq!(count.count(), 0);
     });
 }
 

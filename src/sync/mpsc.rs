@@ -493,6 +493,9 @@ impl<T> Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         self.chan.close();
+        // Nothing will poll this receiver again: let its task's waker go now,
+        // not when the last sender goes.
+        drop(self.chan.rx_waker.take());
         // Values nobody will receive are dropped with no borrow held: their
         // destructors may use the channel.
         let queued = std::mem::take(&mut *self.chan.queue.borrow_mut());

@@ -78,17 +78,20 @@ impl<T> Sender<T> {
     /// Sends the value; gives it back if the receiver is gone.
     pub fn send(mut self, value: T) -> Result<(), T> {
         let inner = self.inner.take().expect("present until send");
-        if inner.state.get() & RX_GONE != 0 {
+        // No `closed()` can run any more: its waker goes now, not when the
+        // receiver goes.
+        let closed_waker = inner.tx_waker.take();
+        let result = if inner.state.get() & RX_GONE != 0 {
             inner.state.set(inner.state.get() | TX_GONE);
-            // A closed receiver may still be awaited: it must learn that no
-            // value will come.
-            wake(&inner.rx_waker);
-            return Err(value);
-        }
-        inner.value.set(Some(value));
-        inner.state.set(inner.state.get() | SENT | TX_GONE);
+            Err(value)
+        } else {
+            inner.value.set(Some(value));
+            inner.state.set(inner.state.get() | SENT | TX_GONE);
+            Ok(())
+        };
         wake(&inner.rx_waker);
-        Ok(())
+        drop(closed_waker);
+        result
     }
 
     /// True if the receiver is gone (a `send` would fail).
@@ -127,8 +130,10 @@ impl<T> Sender<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
+            let closed_waker = inner.tx_waker.take();
             inner.state.set(inner.state.get() | TX_GONE);
             wake(&inner.rx_waker);
+            drop(closed_waker);
         }
     }
 }
@@ -162,16 +167,39 @@ impl<T> Receiver<T> {
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         match self.inner.value.take() {
             Some(value) => Ok(value),
-            None if self.inner.state.get() & TX_GONE != 0 => Err(TryRecvError::Closed),
+            None if self.inner.state.get() & (TX_GONE | RX_GONE) != 0 => Err(TryRecvError::Closed),
             None => Err(TryRecvError::Empty),
         }
     }
 
     /// Refuses the value from now on: a later `send` gives it back. A value
-    /// already sent can still be taken with `try_recv`.
+    /// already sent can still be received (awaited or taken with
+    /// `try_recv`); if none was, awaiting the receiver gives
+    /// `Err(RecvError)` at once, even while the sender lives (as tokio).
+    ///
+    /// ```
+    /// use eddy::sync::oneshot;
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, mut rx) = oneshot::channel::<u32>();
+    ///     rx.close();
+    ///     assert!(tx.is_closed());
+    ///     assert_eq!(tx.send(1), Err(1)); // refused
+    ///     assert_eq!(rx.await, Err(oneshot::RecvError));
+    ///
+    ///     let (tx, mut rx) = oneshot::channel();
+    ///     tx.send("sent before close").unwrap();
+    ///     rx.close();
+    ///     assert_eq!(rx.await, Ok("sent before close"));
+    /// });
+    /// ```
     pub fn close(&mut self) {
-        self.inner.state.set(self.inner.state.get() | RX_GONE);
-        wake(&self.inner.tx_waker);
+        let inner = &self.inner;
+        inner.state.set(inner.state.get() | RX_GONE);
+        // Nothing can wake the receiver from now on: what it gets is decided.
+        let own_waker = inner.rx_waker.take();
+        wake(&inner.tx_waker);
+        drop(own_waker);
     }
 }
 
@@ -183,7 +211,8 @@ impl<T> Future for Receiver<T> {
         if let Some(value) = inner.value.take() {
             return Poll::Ready(Ok(value));
         }
-        if inner.state.get() & TX_GONE != 0 {
+        // The sender is gone, or `close()` refused any later value.
+        if inner.state.get() & (TX_GONE | RX_GONE) != 0 {
             return Poll::Ready(Err(RecvError));
         }
         store(&inner.rx_waker, cx.waker());
@@ -193,10 +222,15 @@ impl<T> Future for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.inner.state.set(self.inner.state.get() | RX_GONE);
-        // A value nobody will take is dropped here, on the receiver's side.
-        drop(self.inner.value.take());
-        wake(&self.inner.tx_waker);
+        let inner = &self.inner;
+        inner.state.set(inner.state.get() | RX_GONE);
+        // A value nobody will take is dropped here, on the receiver's side,
+        // and the receiver's waker goes with it, not with the sender.
+        let value = inner.value.take();
+        let own_waker = inner.rx_waker.take();
+        wake(&inner.tx_waker);
+        drop(own_waker);
+        drop(value);
     }
 }
 
