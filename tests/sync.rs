@@ -1148,6 +1148,281 @@ fn semaphore_never_has_more_than_n_holders() {
     });
 }
 
+/// Polls an `Acquire` and gives its permit count if it completed.
+fn acquired(a: &mut eddy::sync::Acquire<'_>, waker: &Waker) -> Option<usize> {
+    match poll_with(a, waker) {
+        Poll::Ready(p) => {
+            let n = p.num_permits();
+            p.forget();
+            Some(n)
+        }
+        Poll::Pending => None,
+    }
+}
+
+#[test]
+fn semaphore_max_permits_bounds_new_and_add_permits() {
+    watchdog(LIMIT, || {
+        assert_eq!(Semaphore::MAX_PERMITS, usize::MAX >> 3);
+        let full = Semaphore::new(Semaphore::MAX_PERMITS);
+        assert_eq!(full.available_permits(), Semaphore::MAX_PERMITS);
+        let sem = Semaphore::new(0);
+        sem.add_permits(Semaphore::MAX_PERMITS);
+        assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS);
+
+        let msg = catch(|| Semaphore::new(Semaphore::MAX_PERMITS + 1)).unwrap_err();
+        assert!(
+            msg.starts_with("eddy: ") && msg.contains("MAX_PERMITS"),
+            "{msg}"
+        );
+        let msg = catch(|| sem.add_permits(1)).unwrap_err();
+        assert!(
+            msg.starts_with("eddy: ") && msg.contains("MAX_PERMITS"),
+            "{msg}"
+        );
+        let msg = catch(|| sem.add_permits(usize::MAX)).unwrap_err();
+        assert!(msg.contains("MAX_PERMITS"), "{msg}");
+        // A refused add changes nothing.
+        assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS);
+        let near = Semaphore::new(Semaphore::MAX_PERMITS - 1);
+        near.add_permits(1);
+        assert!(catch(|| near.add_permits(1)).is_err());
+    });
+}
+
+#[test]
+fn semaphore_forget_permits_takes_only_free_ones() {
+    watchdog(LIMIT, || {
+        // tokio's forget_open: every size against every amount.
+        for size in 0..4 {
+            for sub in 0..4 {
+                let sem = Semaphore::new(size);
+                let taken = sem.forget_permits(sub);
+                assert_eq!(sem.available_permits(), size.saturating_sub(sub));
+                assert_eq!(taken, size.min(sub), "case {size}-{sub}");
+            }
+        }
+        // Held permits are not touched; they come back when dropped.
+        let sem = Semaphore::new(4);
+        let held = sem.try_acquire_many(3).unwrap();
+        assert_eq!(sem.forget_permits(10), 1);
+        drop(held);
+        assert_eq!(sem.available_permits(), 3);
+
+        // Permits set aside for a waiting acquire_many are not free either.
+        let sem = Semaphore::new(2);
+        let (_count, waker) = counting_waker();
+        let mut big = sem.acquire_many(3);
+        assert_eq!(acquired(&mut big, &waker), None);
+        assert_eq!(sem.available_permits(), 0);
+        assert_eq!(sem.forget_permits(1), 0);
+        sem.add_permits(1);
+        assert_eq!(acquired(&mut big, &waker), Some(3));
+    });
+}
+
+#[test]
+fn semaphore_acquire_many_and_try_acquire_many_take_all_or_nothing() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let sem = Rc::new(Semaphore::new(5));
+            let three = sem.try_acquire_many(3).unwrap();
+            assert_eq!(three.num_permits(), 3);
+            assert_eq!(sem.available_permits(), 2);
+            assert_eq!(
+                sem.try_acquire_many(3).unwrap_err(),
+                TryAcquireError::NoPermits
+            );
+            assert_eq!(sem.available_permits(), 2, "a failed try takes nothing");
+            let zero = sem.try_acquire_many(0).unwrap();
+            assert_eq!(zero.num_permits(), 0);
+            drop(zero);
+            assert_eq!(sem.available_permits(), 2);
+
+            // acquire_many waits until all it asks for is there at once.
+            let s = sem.clone();
+            let waiter = eddy::spawn(async move {
+                let p = s.acquire_many(4).await;
+                p.num_permits()
+            });
+            yields(2).await;
+            assert!(!waiter.is_finished());
+            drop(three); // 5 free now
+            assert_eq!(waiter.await.unwrap(), 4);
+            assert_eq!(sem.available_permits(), 5);
+
+            // Zero permits: at once, even with a task waiting ahead.
+            let all = sem.acquire_many(5).await;
+            let mut one = sem.acquire();
+            let (_c, w) = counting_waker();
+            assert!(poll_with(&mut one, &w).is_pending());
+            assert_eq!(sem.acquire_many(0).now_or_never().unwrap().num_permits(), 0);
+            assert!(sem.try_acquire_many(0).is_ok());
+            drop(all);
+            assert!(poll_with(&mut one, &w).is_ready());
+        });
+    });
+}
+
+#[test]
+fn semaphore_a_large_request_at_the_head_holds_back_smaller_ones() {
+    watchdog(LIMIT, || {
+        let sem = Semaphore::new(1);
+        let (big_count, big_waker) = counting_waker();
+        let (small_count, small_waker) = counting_waker();
+        let held = sem.try_acquire().unwrap();
+        let mut big = sem.acquire_many(3);
+        let mut small = sem.acquire();
+        assert_eq!(acquired(&mut big, &big_waker), None);
+        assert_eq!(acquired(&mut small, &small_waker), None);
+
+        // One permit back: it would fit `small`, but `big` is ahead.
+        drop(held);
+        assert_eq!((big_count.count(), small_count.count()), (0, 0));
+        assert_eq!(sem.available_permits(), 0, "set aside for the head");
+        assert!(sem.try_acquire().is_err(), "try_acquire barged in");
+        sem.add_permits(1);
+        assert_eq!(acquired(&mut small, &small_waker), None);
+        // The third one completes `big`; `small` still waits.
+        sem.add_permits(1);
+        assert_eq!((big_count.count(), small_count.count()), (1, 0));
+        assert_eq!(acquired(&mut big, &big_waker), Some(3));
+        sem.add_permits(2);
+        assert_eq!(small_count.count(), 1);
+        assert_eq!(acquired(&mut small, &small_waker), Some(1));
+        assert_eq!(sem.available_permits(), 1);
+
+        // With tasks: the order of completion is the order of arrival.
+        eddy::block_on(async {
+            let sem = Rc::new(Semaphore::new(0));
+            let order = Rc::new(RefCell::new(Vec::new()));
+            let mut tasks = Vec::new();
+            for (i, n) in [(0, 2u32), (1, 1), (2, 3), (3, 1)] {
+                let (s, o) = (sem.clone(), order.clone());
+                tasks.push(eddy::spawn(async move {
+                    let p = s.acquire_many(n).await;
+                    o.borrow_mut().push(i);
+                    p.forget();
+                }));
+                yield_now().await;
+            }
+            for _ in 0..7 {
+                sem.add_permits(1);
+                yields(2).await;
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(*order.borrow(), vec![0, 1, 2, 3]);
+        });
+    });
+}
+
+#[test]
+fn semaphore_permit_merge_split_and_num_permits() {
+    watchdog(LIMIT, || {
+        // tokio's `merge` and `split` tests.
+        let sem = Semaphore::new(3);
+        {
+            let mut p1 = sem.try_acquire().unwrap();
+            assert_eq!(sem.available_permits(), 2);
+            let p2 = sem.try_acquire_many(2).unwrap();
+            assert_eq!(sem.available_permits(), 0);
+            p1.merge(p2);
+            assert_eq!(p1.num_permits(), 3);
+            assert_eq!(sem.available_permits(), 0);
+        }
+        assert_eq!(sem.available_permits(), 3);
+
+        let sem = Semaphore::new(5);
+        let mut p1 = sem.try_acquire_many(3).unwrap();
+        assert_eq!(sem.available_permits(), 2);
+        let mut p2 = p1.split(1).unwrap();
+        assert_eq!((p1.num_permits(), p2.num_permits()), (2, 1));
+        assert_eq!(sem.available_permits(), 2);
+        let p3 = p1.split(0).unwrap();
+        assert_eq!(p3.num_permits(), 0);
+        drop(p1);
+        assert_eq!(sem.available_permits(), 4);
+        let p4 = p2.split(1).unwrap();
+        assert_eq!((p2.num_permits(), p4.num_permits()), (0, 1));
+        assert!(p2.split(1).is_none());
+        drop(p2);
+        drop(p3);
+        assert_eq!(sem.available_permits(), 4);
+        drop(p4);
+        assert_eq!(sem.available_permits(), 5);
+
+        // forget takes every permit the Permit holds.
+        let mut merged = sem.try_acquire_many(2).unwrap();
+        merged.merge(sem.try_acquire().unwrap());
+        merged.forget();
+        assert_eq!(sem.available_permits(), 2);
+
+        // Merging permits of two semaphores is a bug: a clear panic.
+        let other = Semaphore::new(1);
+        let mut a = sem.try_acquire().unwrap();
+        let b = other.try_acquire().unwrap();
+        let msg = catch(move || a.merge(b)).unwrap_err();
+        assert!(
+            msg.starts_with("eddy: ") && msg.contains("different semaphores"),
+            "{msg}"
+        );
+        // Both permits went back as the panic unwound.
+        assert_eq!((sem.available_permits(), other.available_permits()), (2, 1));
+    });
+}
+
+#[test]
+fn semaphore_owned_permits_many_merge_split_forget() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let sem = Rc::new(Semaphore::new(6));
+            let mut p = sem.clone().acquire_many_owned(2).await;
+            assert_eq!(p.num_permits(), 2);
+            assert!(Rc::ptr_eq(p.semaphore(), &sem));
+            p.merge(sem.clone().try_acquire_owned().unwrap());
+            p.merge(sem.clone().try_acquire_many_owned(2).unwrap());
+            assert_eq!(p.num_permits(), 5);
+            assert_eq!(sem.available_permits(), 1);
+            assert!(sem.clone().try_acquire_many_owned(2).is_err());
+            let two = p.split(2).unwrap();
+            assert!(p.split(4).is_none());
+            assert_eq!((p.num_permits(), two.num_permits()), (3, 2));
+            drop(two);
+            assert_eq!(sem.available_permits(), 3);
+            p.forget();
+            assert_eq!(sem.available_permits(), 3);
+            // The forgotten permit let go of its Rc.
+            assert_eq!(Rc::strong_count(&sem), 1);
+
+            // An owned permit waited for in one task, held by another.
+            let s = sem.clone();
+            let waiter = eddy::spawn(async move { s.acquire_many_owned(4).await });
+            yield_now().await;
+            sem.add_permits(1);
+            let permit = waiter.await.unwrap();
+            assert_eq!(permit.num_permits(), 4);
+            let holder = eddy::spawn(async move {
+                let _p = permit;
+                yield_now().await;
+            });
+            holder.await.unwrap();
+            assert_eq!(sem.available_permits(), 4);
+
+            let other = Rc::new(Semaphore::new(1));
+            let mut a = sem.clone().try_acquire_owned().unwrap();
+            let b = other.clone().try_acquire_owned().unwrap();
+            let msg = catch(move || a.merge(b)).unwrap_err();
+            assert!(
+                msg.starts_with("eddy: ") && msg.contains("different semaphores"),
+                "{msg}"
+            );
+            assert_eq!((sem.available_permits(), other.available_permits()), (4, 1));
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Mutex
 // ---------------------------------------------------------------------------
@@ -1627,6 +1902,71 @@ fn semaphore_dropped_acquire_loses_no_permit() {
 }
 
 #[test]
+fn semaphore_dropped_acquire_many_passes_its_turn_on() {
+    watchdog(LIMIT, || {
+        let (big_count, big_waker) = counting_waker();
+        let (small_count, small_waker) = counting_waker();
+
+        // Dropped while waiting at the head, with permits set aside for
+        // it: the request behind, which fits, is served at once.
+        let sem = Semaphore::new(2);
+        let mut big = sem.acquire_many(3);
+        let mut small = sem.acquire_many(2);
+        assert_eq!(acquired(&mut big, &big_waker), None);
+        assert_eq!(acquired(&mut small, &small_waker), None);
+        drop(big);
+        assert_eq!(small_count.count(), 1, "the next in line was not served");
+        assert_eq!(acquired(&mut small, &small_waker), Some(2));
+        assert_eq!(sem.available_permits(), 0);
+
+        // Granted, then dropped before it looked: its permits go to the
+        // waiters behind, in order, and the rest to the count.
+        let sem = Semaphore::new(0);
+        let mut big = sem.acquire_many(3);
+        let mut a = sem.acquire();
+        let mut b = sem.acquire();
+        let (a_count, a_waker) = counting_waker();
+        assert_eq!(acquired(&mut big, &big_waker), None);
+        assert_eq!(acquired(&mut a, &a_waker), None);
+        assert_eq!(acquired(&mut b, &small_waker), None);
+        sem.add_permits(3);
+        assert_eq!(big_count.count(), 1);
+        assert_eq!(a_count.count(), 0);
+        drop(big);
+        assert_eq!(a_count.count(), 1);
+        assert_eq!(small_count.count(), 2);
+        assert_eq!(sem.available_permits(), 1);
+        assert_eq!(acquired(&mut a, &a_waker), Some(1));
+        assert_eq!(acquired(&mut b, &small_waker), Some(1));
+
+        // Granted and dropped with nobody behind: back to the count, whole.
+        let sem = Semaphore::new(1);
+        let held = sem.try_acquire().unwrap();
+        let mut big = sem.acquire_many(4);
+        assert_eq!(acquired(&mut big, &big_waker), None);
+        sem.add_permits(3);
+        drop(held);
+        drop(big);
+        assert_eq!(sem.available_permits(), 4);
+
+        // With tasks: the head task is aborted while it waits.
+        eddy::block_on(async {
+            let sem = Rc::new(Semaphore::new(1));
+            let s = sem.clone();
+            let big = eddy::spawn(async move { s.acquire_many(5).await.num_permits() });
+            yield_now().await;
+            let s = sem.clone();
+            let small = eddy::spawn(async move { s.acquire().await.num_permits() });
+            yield_now().await;
+            assert!(!small.is_finished());
+            big.abort();
+            assert_eq!(small.await.unwrap(), 1);
+            assert_eq!(sem.available_permits(), 1);
+        });
+    });
+}
+
+#[test]
 fn notify_dropped_chosen_notified_passes_the_notification_on() {
     watchdog(LIMIT, || {
         eddy::block_on(async {
@@ -2078,6 +2418,63 @@ fn semaphore_user_code_that_uses_the_same_semaphore() {
             waiter.await.unwrap();
             assert_eq!(sem.available_permits(), 1);
         });
+    });
+}
+
+#[test]
+fn semaphore_many_user_code_that_uses_the_same_semaphore() {
+    watchdog(LIMIT, || {
+        // The head's waker, woken from inside add_permits, takes and forgets
+        // permits, and adds some back: the waiters behind see a consistent
+        // count.
+        let sem = Rc::new(Semaphore::new(0));
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let (s, v) = (sem.clone(), seen.clone());
+        let waker = hook_waker(
+            move || {
+                v.borrow_mut().push(("woken", s.available_permits()));
+                let forgot = s.forget_permits(1);
+                v.borrow_mut().push(("forgot", forgot));
+                s.add_permits(2);
+                let p = s.try_acquire_many(5);
+                v.borrow_mut().push(("try 5", usize::from(p.is_ok())));
+            },
+            || {},
+        );
+        let (count, plain) = counting_waker();
+        let mut big = sem.acquire_many(2);
+        let mut next = sem.acquire_many(2);
+        assert_eq!(acquired(&mut big, &waker), None);
+        assert_eq!(acquired(&mut next, &plain), None);
+        drop(waker);
+        sem.add_permits(3);
+        // `big` got 2 of the 3. The 1 left is set aside for `next`, so the
+        // hook sees none free and forgets none; its 2 more complete `next`,
+        // and its try for 5 finds too few.
+        assert_eq!(
+            *seen.borrow(),
+            vec![("woken", 0), ("forgot", 0), ("try 5", 0)]
+        );
+        assert_eq!(count.count(), 1);
+        assert_eq!(acquired(&mut big, &plain), Some(2));
+        assert_eq!(acquired(&mut next, &plain), Some(2));
+        assert_eq!(sem.available_permits(), 1);
+
+        // A permit whose drop is run from inside a waker (a permit kept in
+        // the hook's state), releasing into the same semaphore.
+        let sem = Rc::new(Semaphore::new(2));
+        let stash: Rc<RefCell<Option<eddy::sync::OwnedPermit>>> = Rc::new(RefCell::new(None));
+        *stash.borrow_mut() = Some(sem.clone().try_acquire_many_owned(2).unwrap());
+        let st = stash.clone();
+        let waker = hook_waker(|| {}, move || drop(st.borrow_mut().take()));
+        let mut a = sem.acquire_many(2);
+        assert_eq!(acquired(&mut a, &waker), None);
+        drop(waker);
+        // Dropping the waiting future drops its waker, whose drop gives the
+        // two permits back while the future is leaving the line.
+        drop(a);
+        assert_eq!(sem.available_permits(), 2);
+        assert!(stash.borrow().is_none());
     });
 }
 

@@ -9,6 +9,11 @@
 //! it got to the next waiter. A future dropped while still waiting just
 //! unlinks itself: it never blocks the queue.
 //!
+//! A waiter may ask for more than one unit (`acquire_many`, `reserve_many`):
+//! its `need` rides along, and the primitive grants the head only once it
+//! can give all of it, so a large request at the head holds back smaller
+//! ones behind it instead of starving.
+//!
 //! The list is plain data. The primitives keep it in a `RefCell` and never
 //! hold the borrow while a waker is cloned or woken or a value is dropped
 //! (all of which may run code that touches the same primitive).
@@ -26,6 +31,8 @@ pub(crate) const WAITING: Grant = 0;
 struct Node {
     waker: Option<Waker>,
     grant: Grant,
+    /// How many units (permits, slots) the waiter asks for.
+    need: usize,
     prev: usize,
     next: usize,
 }
@@ -57,9 +64,15 @@ impl WaitList {
 
     /// Enqueues a waiter at the back; returns its key.
     pub(crate) fn push(&mut self, waker: Waker) -> usize {
+        self.push_needing(waker, 1)
+    }
+
+    /// Enqueues a waiter for `need` units at the back; returns its key.
+    pub(crate) fn push_needing(&mut self, waker: Waker, need: usize) -> usize {
         let key = self.nodes.insert(Node {
             waker: Some(waker),
             grant: WAITING,
+            need,
             prev: self.tail,
             next: NIL,
         });
@@ -70,6 +83,11 @@ impl WaitList {
         self.tail = key;
         self.waiting += 1;
         key
+    }
+
+    /// How many units the first waiter asks for; `None` if nobody waits.
+    pub(crate) fn front_need(&self) -> Option<usize> {
+        (self.head != NIL).then(|| self.nodes[self.head].need)
     }
 
     /// What the waiter was granted (`WAITING` if nothing yet).
@@ -103,8 +121,11 @@ impl WaitList {
     /// Grants the first waiter `grant` and returns its waker, to be woken
     /// by the caller once no borrow is held. `None` if nobody waits.
     pub(crate) fn grant_front(&mut self, grant: Grant) -> Option<Waker> {
+        self.grant_at(self.head, grant)
+    }
+
+    fn grant_at(&mut self, key: usize, grant: Grant) -> Option<Waker> {
         debug_assert_ne!(grant, WAITING);
-        let key = self.head;
         if key == NIL {
             return None;
         }
@@ -165,5 +186,19 @@ mod tests {
             assert_ne!(list.remove(k).0, WAITING);
         }
         assert!(list.nodes.is_empty());
+    }
+
+    #[test]
+    fn needs_ride_along() {
+        let mut list = WaitList::default();
+        assert_eq!(list.front_need(), None);
+        let a = list.push_needing(noop(), 5);
+        let b = list.push(noop());
+        assert_eq!(list.front_need(), Some(5));
+        assert!(list.grant_front(1).is_some());
+        assert_eq!(list.front_need(), Some(1));
+        assert_eq!(list.remove(b).0, WAITING);
+        assert_eq!(list.front_need(), None);
+        assert_eq!(list.remove(a).0, 1);
     }
 }
