@@ -980,6 +980,160 @@ fn notify_one_wakes_waiters_in_fifo_order() {
     });
 }
 
+#[test]
+fn notify_last_wakes_the_latest_waiter_and_stores_a_permit_if_none() {
+    watchdog(LIMIT, || {
+        let notify = Notify::new();
+        // Nobody waits: one permit, shared with notify_one (no adding up).
+        notify.notify_last();
+        notify.notify_one();
+        notify.notify_last();
+        assert_eq!(notify.notified().now_or_never(), Some(()));
+        assert!(notify.notified().now_or_never().is_none());
+
+        let counts: Vec<_> = (0..3).map(|_| counting_waker()).collect();
+        let mut futs: Vec<_> = (0..3).map(|_| notify.notified()).collect();
+        for (f, (_, w)) in futs.iter_mut().zip(&counts) {
+            assert!(poll_with(f, w).is_pending());
+        }
+        let woken = || counts.iter().map(|(c, _)| c.count()).collect::<Vec<_>>();
+        notify.notify_last();
+        assert_eq!(woken(), [0, 0, 1]);
+        notify.notify_one();
+        assert_eq!(woken(), [1, 0, 1]);
+        // Chosen by notify_last and dropped unused: the one now last gets it.
+        let mut late = notify.notified();
+        let (late_count, late_waker) = counting_waker();
+        assert!(poll_with(&mut late, &late_waker).is_pending());
+        notify.notify_last();
+        assert_eq!(late_count.count(), 1);
+        drop(late);
+        assert_eq!(woken(), [1, 1, 1], "not passed on to the new last waiter");
+        for (f, (_, w)) in futs.iter_mut().zip(&counts) {
+            assert_eq!(poll_with(f, w), Poll::Ready(()));
+        }
+        drop(futs);
+        // Passed on, not duplicated.
+        assert!(notify.notified().now_or_never().is_none());
+
+        // With tasks: LIFO order.
+        eddy::block_on(async {
+            let notify = Rc::new(Notify::new());
+            let order = Rc::new(RefCell::new(Vec::new()));
+            let mut tasks = Vec::new();
+            for i in 0..4 {
+                let (n, o) = (notify.clone(), order.clone());
+                tasks.push(eddy::spawn(async move {
+                    n.notified().await;
+                    o.borrow_mut().push(i);
+                }));
+                yield_now().await;
+            }
+            for _ in 0..4 {
+                notify.notify_last();
+                yields(2).await;
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(*order.borrow(), vec![3, 2, 1, 0]);
+        });
+    });
+}
+
+#[test]
+fn notified_enable_joins_the_line_without_a_poll() {
+    watchdog(LIMIT, || {
+        let notify = Notify::new();
+
+        // Enabled, then notify_waiters: it counts, though never polled.
+        let mut a = notify.notified();
+        assert!(!a.enable());
+        assert!(!a.enable(), "enable twice changes nothing");
+        notify.notify_waiters();
+        assert!(a.enable());
+        assert_eq!(a.now_or_never(), Some(()));
+
+        // Enabled, then notify_one: chosen (no permit is stored for later).
+        let mut a = notify.notified();
+        assert!(!a.enable());
+        notify.notify_one();
+        assert!(notify.notified().now_or_never().is_none());
+        assert_eq!(a.now_or_never(), Some(()));
+
+        // Without enable, the same notify_one becomes a permit instead.
+        let b = notify.notified();
+        notify.notify_one();
+        let mut c = notify.notified();
+        assert!(c.enable(), "a stored permit is taken by enable");
+        assert!(b.now_or_never().is_none(), "the permit was taken by c");
+        assert_eq!(c.now_or_never(), Some(()));
+
+        // notify_waiters after notified() but before enable(): already done.
+        let mut d = notify.notified();
+        notify.notify_waiters();
+        assert!(d.enable());
+
+        // Enabled, then polled: the poll's waker is the one woken.
+        let mut e = notify.notified();
+        assert!(!e.enable());
+        let (count, waker) = counting_waker();
+        assert!(poll_with(&mut e, &waker).is_pending());
+        assert!(!e.enable(), "enable keeps the poll's waker");
+        notify.notify_one();
+        assert_eq!(count.count(), 1);
+        assert_eq!(poll_with(&mut e, &waker), Poll::Ready(()));
+        // Completed: it stays completed and takes no permit.
+        notify.notify_one();
+        assert_eq!(poll_with(&mut e, &waker), Poll::Ready(()));
+        assert!(e.enable());
+        assert_eq!(notify.notified().now_or_never(), Some(()));
+
+        // FIFO: an enabled future keeps its place ahead of later waiters.
+        let mut first = notify.notified();
+        first.enable();
+        let mut second = notify.notified();
+        assert!(poll_with(&mut second, &waker).is_pending());
+        notify.notify_one();
+        assert!(first.enable());
+        assert!(poll_with(&mut second, &waker).is_pending());
+        // Enabled, chosen, dropped unused: passed on to the next in line.
+        let mut third = notify.notified();
+        third.enable();
+        drop(first);
+        notify.notify_one(); // to `second`
+        notify.notify_one(); // to `third`
+        drop(third);
+        assert!(poll_with(&mut second, &waker).is_ready());
+        assert_eq!(
+            notify.notified().now_or_never(),
+            Some(()),
+            "third's turn was lost"
+        );
+
+        // The check-then-wait pattern across tasks.
+        eddy::block_on(async {
+            let notify = Rc::new(Notify::new());
+            let flag = Rc::new(Cell::new(false));
+            let (n, f) = (notify.clone(), flag.clone());
+            let waiter = eddy::spawn(async move {
+                loop {
+                    let mut notified = n.notified();
+                    notified.enable();
+                    if f.get() {
+                        return;
+                    }
+                    notified.await;
+                }
+            });
+            yield_now().await;
+            flag.set(true);
+            notify.notify_waiters();
+            waiter.await.unwrap();
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Semaphore
 // ---------------------------------------------------------------------------
@@ -2344,6 +2498,51 @@ fn notify_user_code_that_uses_the_same_notify() {
             notify.notify_one();
             waiter.await.unwrap();
         });
+    });
+}
+
+#[test]
+fn notify_last_and_enable_with_user_code_that_uses_the_same_notify() {
+    watchdog(LIMIT, || {
+        let notify = Rc::new(Notify::new());
+        // The latest waiter's waker, woken by notify_last, passes a
+        // notify_last on (to the waiter before it) and enables a new future.
+        let enabled = Rc::new(RefCell::new(Vec::new()));
+        let (n, e) = (notify.clone(), enabled.clone());
+        let chain = hook_waker(
+            move || {
+                n.notify_last();
+                let mut fresh = n.notified();
+                e.borrow_mut().push(fresh.enable());
+            },
+            || {},
+        );
+        let (count, plain) = counting_waker();
+        let mut early = notify.notified();
+        let mut late = notify.notified();
+        assert!(poll_with(&mut early, &plain).is_pending());
+        assert!(poll_with(&mut late, &chain).is_pending());
+        notify.notify_last();
+        assert_eq!(count.count(), 1, "the hook's notify_last reached `early`");
+        // The fresh future found no permit, joined, and left when dropped.
+        assert_eq!(*enabled.borrow(), vec![false]);
+        assert_eq!(poll_with(&mut late, &plain), Poll::Ready(()));
+        assert_eq!(poll_with(&mut early, &plain), Poll::Ready(()));
+        drop((early, late));
+        assert!(notify.notified().now_or_never().is_none());
+
+        // An enabled future's placeholder waker is never user code; one
+        // polled later with a waker whose drop notifies: replaced and
+        // dropped with no borrow held.
+        let n = notify.clone();
+        let dropping = hook_waker(|| {}, move || n.notify_last());
+        let mut f = notify.notified();
+        f.enable();
+        assert!(poll_with(&mut f, &dropping).is_pending());
+        drop(dropping);
+        assert!(poll_with(&mut f, &plain).is_pending());
+        // The dropped waker's notify_last chose `f` itself.
+        assert_eq!(poll_with(&mut f, &plain), Poll::Ready(()));
     });
 }
 

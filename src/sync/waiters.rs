@@ -124,6 +124,11 @@ impl WaitList {
         self.grant_at(self.head, grant)
     }
 
+    /// As [`grant_front`](Self::grant_front), for the waiter that came last.
+    pub(crate) fn grant_back(&mut self, grant: Grant) -> Option<Waker> {
+        self.grant_at(self.tail, grant)
+    }
+
     fn grant_at(&mut self, key: usize, grant: Grant) -> Option<Waker> {
         debug_assert_ne!(grant, WAITING);
         if key == NIL {
@@ -200,5 +205,20 @@ mod tests {
         assert_eq!(list.remove(b).0, WAITING);
         assert_eq!(list.front_need(), None);
         assert_eq!(list.remove(a).0, 1);
+    }
+
+    #[test]
+    fn the_back_can_be_granted() {
+        let mut list = WaitList::default();
+        assert!(list.grant_back(1).is_none());
+        let keys: Vec<usize> = (0..3).map(|_| list.push(noop())).collect();
+        assert!(list.grant_back(2).is_some());
+        assert!(list.grant_back(3).is_some());
+        assert!(list.grant_front(1).is_some());
+        assert!(list.is_empty());
+        assert_eq!(
+            keys.iter().map(|&k| list.grant(k)).collect::<Vec<_>>(),
+            [1, 3, 2]
+        );
     }
 }
