@@ -412,6 +412,125 @@ fn oneshot_close_while_the_sender_lives_ends_the_receiver_at_once() {
     });
 }
 
+#[test]
+fn oneshot_receiver_is_terminated_once_it_gave_its_outcome() {
+    fn fused<F: futures::future::FusedFuture>(f: &F) -> bool {
+        f.is_terminated()
+    }
+    watchdog(LIMIT, || {
+        // tokio's examples: a value, and a dropped sender.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let (count, waker) = counting_waker();
+        assert!(!rx.is_terminated());
+        assert!(poll_with(&mut rx, &waker).is_pending());
+        assert!(!rx.is_terminated());
+        tx.send(0).unwrap();
+        assert!(!rx.is_terminated(), "sent is not received");
+        assert_eq!(poll_with(&mut rx, &waker), Poll::Ready(Ok(0)));
+        assert!(rx.is_terminated() && fused(&rx));
+        // Polled again: an error (tokio panics), and no waker is kept.
+        assert_eq!(
+            poll_with(&mut rx, &waker),
+            Poll::Ready(Err(oneshot::RecvError))
+        );
+        drop(waker);
+        assert!(released(&count));
+
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        drop(tx);
+        assert!(!rx.is_terminated(), "not before it is polled");
+        assert_eq!(
+            poll_with(&mut rx, futures::task::noop_waker_ref()),
+            Poll::Ready(Err(oneshot::RecvError))
+        );
+        assert!(rx.is_terminated());
+
+        // try_recv: Empty leaves it live; the value, or Closed, ends it.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Empty));
+        assert!(!rx.is_terminated());
+        tx.send(1).unwrap();
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert!(rx.is_terminated());
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        drop(tx);
+        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+        assert!(rx.is_terminated());
+
+        // select! takes it without .fuse(), and skips it once done.
+        eddy::block_on(async {
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            let (_tx2, mut never) = oneshot::channel::<u32>();
+            tx.send(5).unwrap();
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                futures::select! {
+                    v = rx => got.push(v.unwrap()),
+                    _ = never => unreachable!(),
+                    default => got.push(0),
+                }
+            }
+            assert_eq!(got, vec![5, 0]);
+            assert!(rx.is_terminated() && !never.is_terminated());
+        });
+    });
+}
+
+#[test]
+fn oneshot_receiver_is_empty_until_a_value_waits() {
+    watchdog(LIMIT, || {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        assert!(rx.is_empty());
+        tx.send(0).unwrap();
+        assert!(!rx.is_empty());
+        rx.close();
+        assert!(!rx.is_empty(), "a value sent before close still waits");
+        assert_eq!(
+            poll_with(&mut rx, futures::task::noop_waker_ref()),
+            Poll::Ready(Ok(0))
+        );
+        assert!(rx.is_empty());
+
+        // The sender dropped: empty, though polling gives an error.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        drop(tx);
+        assert!(rx.is_empty());
+        assert!(rx.try_recv().is_err());
+        assert!(rx.is_empty());
+
+        // Closed before a value: empty.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        rx.close();
+        assert!(tx.send(1).is_err());
+        assert!(rx.is_empty());
+    });
+}
+
+#[test]
+fn oneshot_sender_poll_closed_and_is_closed_follow_tokio() {
+    watchdog(LIMIT, || {
+        let (mut tx, mut rx) = oneshot::channel::<u32>();
+        let (old_count, old) = counting_waker();
+        let (new_count, new) = counting_waker();
+        assert!(!tx.is_closed());
+        assert!(tx.poll_closed(&mut Context::from_waker(&old)).is_pending());
+        assert!(tx.poll_closed(&mut Context::from_waker(&new)).is_pending());
+        // close() counts as closed, as dropping does; only the latest
+        // waker is woken.
+        rx.close();
+        assert_eq!((old_count.count(), new_count.count()), (0, 1));
+        assert!(tx.is_closed());
+        assert_eq!(
+            tx.poll_closed(&mut Context::from_waker(&new)),
+            Poll::Ready(())
+        );
+        assert_eq!(tx.closed().now_or_never(), Some(()));
+        // A send after the close fails; the receiver ends with Closed.
+        assert_eq!(tx.send(3), Err(3));
+        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+    });
+}
+
 // ---------------------------------------------------------------------------
 // mpsc
 // ---------------------------------------------------------------------------

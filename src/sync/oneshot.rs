@@ -1,7 +1,9 @@
 //! `oneshot`: send one value from one task to another.
 //!
 //! Both ends share one small `Rc`'d block of `Cell`s: no atomics, no
-//! `RefCell` (so a value's destructor may touch the channel freely).
+//! `RefCell` (so a value's destructor may touch the channel freely). Each
+//! end keeps at most one waker there (the receiver's, and the sender's
+//! `closed()`); an end lets go of its own waker as soon as it goes.
 
 use std::cell::Cell;
 use std::fmt;
@@ -11,8 +13,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 const SENT: u8 = 1;
+/// The sender is gone: sent, or dropped.
 const TX_GONE: u8 = 2;
-const RX_GONE: u8 = 4;
+/// The receiver closed the channel, or is gone: no value can be sent.
+const RX_CLOSED: u8 = 4;
 
 struct Inner<T> {
     value: Cell<Option<T>>,
@@ -47,7 +51,10 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         Sender {
             inner: Some(Rc::clone(&inner)),
         },
-        Receiver { inner },
+        Receiver {
+            inner,
+            terminated: false,
+        },
     )
 }
 
@@ -75,13 +82,27 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
-    /// Sends the value; gives it back if the receiver is gone.
+    /// Sends the value, without waiting (the channel holds it until it is
+    /// received).
+    ///
+    /// # Errors
+    ///
+    /// Gives the value back if the receiver is gone or called
+    /// [`close`](Receiver::close).
+    ///
+    /// ```
+    /// use eddy::sync::oneshot;
+    ///
+    /// let (tx, rx) = oneshot::channel();
+    /// drop(rx);
+    /// assert_eq!(tx.send("nobody listens"), Err("nobody listens"));
+    /// ```
     pub fn send(mut self, value: T) -> Result<(), T> {
         let inner = self.inner.take().expect("present until send");
         // No `closed()` can run any more: its waker goes now, not when the
         // receiver goes.
         let closed_waker = inner.tx_waker.take();
-        let result = if inner.state.get() & RX_GONE != 0 {
+        let result = if inner.state.get() & RX_CLOSED != 0 {
             inner.state.set(inner.state.get() | TX_GONE);
             Err(value)
         } else {
@@ -94,14 +115,26 @@ impl<T> Sender<T> {
         result
     }
 
-    /// True if the receiver is gone (a `send` would fail).
+    /// True if the receiver is gone or called [`close`](Receiver::close):
+    /// a `send` would fail.
+    ///
+    /// ```
+    /// use eddy::sync::oneshot;
+    ///
+    /// let (tx, mut rx) = oneshot::channel::<u32>();
+    /// assert!(!tx.is_closed());
+    /// rx.close();
+    /// assert!(tx.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.inner
             .as_ref()
-            .is_some_and(|i| i.state.get() & RX_GONE != 0)
+            .is_some_and(|i| i.state.get() & RX_CLOSED != 0)
     }
 
-    /// Waits until the receiver is gone: lets a producer stop work nobody wants.
+    /// Waits until the receiver is gone or called
+    /// [`close`](Receiver::close): lets a producer stop work nobody wants.
+    /// Completes at once if that already happened.
     ///
     /// ```
     /// use eddy::sync::oneshot;
@@ -115,15 +148,30 @@ impl<T> Sender<T> {
     /// });
     /// ```
     pub async fn closed(&mut self) {
+        std::future::poll_fn(|cx| self.poll_closed(cx)).await
+    }
+
+    /// The polling form of [`closed`](Sender::closed): `Ready` once the
+    /// receiver is gone or closed; otherwise `Pending`, and the waker of the
+    /// latest call is woken when that happens.
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// use eddy::sync::oneshot;
+    ///
+    /// let (mut tx, rx) = oneshot::channel::<u32>();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert_eq!(tx.poll_closed(&mut cx), Poll::Pending);
+    /// drop(rx);
+    /// assert_eq!(tx.poll_closed(&mut cx), Poll::Ready(()));
+    /// ```
+    pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let inner = self.inner.as_ref().expect("present until send");
-        std::future::poll_fn(|cx| {
-            if inner.state.get() & RX_GONE != 0 {
-                return Poll::Ready(());
-            }
-            store(&inner.tx_waker, cx.waker());
-            Poll::Pending
-        })
-        .await
+        if inner.state.get() & RX_CLOSED != 0 {
+            return Poll::Ready(());
+        }
+        store(&inner.tx_waker, cx.waker());
+        Poll::Pending
     }
 }
 
@@ -147,9 +195,17 @@ impl<T> fmt::Debug for Sender<T> {
 }
 
 /// The receiving end of a [`channel`]: a future of the value, or
-/// [`RecvError`] if the sender was dropped without sending.
+/// [`RecvError`] if the sender was dropped without sending (or the receiver
+/// closed before a value came).
+///
+/// It is also a `futures_core::FusedFuture`: once it has completed,
+/// [`is_terminated`](Receiver::is_terminated) says so, and `select!` skips
+/// it. Polled again after it completed, it gives `Err(RecvError)` where
+/// tokio's panics.
 pub struct Receiver<T> {
     inner: Rc<Inner<T>>,
+    /// It gave its outcome (by poll or `try_recv`): nothing more will come.
+    terminated: bool,
 }
 
 impl<T> Receiver<T> {
@@ -165,11 +221,55 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        match self.inner.value.take() {
+        let result = match self.inner.value.take() {
             Some(value) => Ok(value),
-            None if self.inner.state.get() & (TX_GONE | RX_GONE) != 0 => Err(TryRecvError::Closed),
-            None => Err(TryRecvError::Empty),
-        }
+            None if self.inner.state.get() & (TX_GONE | RX_CLOSED) != 0 => {
+                Err(TryRecvError::Closed)
+            }
+            None => return Err(TryRecvError::Empty),
+        };
+        // The outcome is given: as tokio, the receiver is now terminated.
+        self.terminated = true;
+        result
+    }
+
+    /// True once the receiver gave its outcome: it completed as a future, or
+    /// `try_recv` returned the value or `Closed`. It should not be polled
+    /// again (`select!` skips it).
+    ///
+    /// ```
+    /// use eddy::sync::oneshot;
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, mut rx) = oneshot::channel();
+    ///     tx.send(1).unwrap();
+    ///     assert!(!rx.is_terminated()); // sent, not yet received
+    ///     assert_eq!((&mut rx).await, Ok(1));
+    ///     assert!(rx.is_terminated());
+    /// });
+    /// ```
+    pub fn is_terminated(&self) -> bool {
+        self.terminated
+    }
+
+    /// True if no value waits to be received: none was sent yet, the
+    /// sender is gone without sending, or the value was already received.
+    /// An empty receiver is not necessarily safe to poll: see
+    /// [`is_terminated`](Receiver::is_terminated).
+    ///
+    /// ```
+    /// use eddy::sync::oneshot;
+    ///
+    /// let (tx, mut rx) = oneshot::channel();
+    /// assert!(rx.is_empty());
+    /// tx.send("here").unwrap();
+    /// assert!(!rx.is_empty());
+    /// assert_eq!(rx.try_recv(), Ok("here"));
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        // Only poll and try_recv take the value, and both terminate.
+        self.inner.state.get() & SENT == 0 || self.terminated
     }
 
     /// Refuses the value from now on: a later `send` gives it back. A value
@@ -195,7 +295,7 @@ impl<T> Receiver<T> {
     /// ```
     pub fn close(&mut self) {
         let inner = &self.inner;
-        inner.state.set(inner.state.get() | RX_GONE);
+        inner.state.set(inner.state.get() | RX_CLOSED);
         // Nothing can wake the receiver from now on: what it gets is decided.
         let own_waker = inner.rx_waker.take();
         wake(&inner.tx_waker);
@@ -206,24 +306,33 @@ impl<T> Receiver<T> {
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
         let inner = &self.inner;
-        if let Some(value) = inner.value.take() {
-            return Poll::Ready(Ok(value));
-        }
-        // The sender is gone, or `close()` refused any later value.
-        if inner.state.get() & (TX_GONE | RX_GONE) != 0 {
-            return Poll::Ready(Err(RecvError));
-        }
-        store(&inner.rx_waker, cx.waker());
-        Poll::Pending
+        let outcome = if let Some(value) = inner.value.take() {
+            Ok(value)
+        } else if self.terminated || inner.state.get() & (TX_GONE | RX_CLOSED) != 0 {
+            // Already received, the sender is gone, or `close()` refused
+            // any later value.
+            Err(RecvError)
+        } else {
+            store(&inner.rx_waker, cx.waker());
+            return Poll::Pending;
+        };
+        self.terminated = true;
+        Poll::Ready(outcome)
+    }
+}
+
+impl<T> futures_core::FusedFuture for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        self.terminated
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let inner = &self.inner;
-        inner.state.set(inner.state.get() | RX_GONE);
+        inner.state.set(inner.state.get() | RX_CLOSED);
         // A value nobody will take is dropped here, on the receiver's side,
         // and the receiver's waker goes with it, not with the sender.
         let value = inner.value.take();
@@ -236,7 +345,9 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("oneshot::Receiver").finish_non_exhaustive()
+        f.debug_struct("oneshot::Receiver")
+            .field("terminated", &self.terminated)
+            .finish_non_exhaustive()
     }
 }
 
