@@ -18,6 +18,7 @@ use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use common::*;
 use eddy::sync::mpsc::{self, SendError, TryRecvError, TrySendError};
@@ -957,6 +958,619 @@ fn mpsc_receiver_close_fails_sends_and_keeps_queued_values() {
             drop(tx);
             assert_eq!(rx.recv().await, None);
         });
+    });
+}
+
+/// Polls a boxed future once with `waker`.
+fn poll_boxed<F: Future + ?Sized>(fut: &mut Pin<Box<F>>, waker: &Waker) -> Poll<F::Output> {
+    fut.as_mut().poll(&mut Context::from_waker(waker))
+}
+
+#[test]
+fn mpsc_reserve_holds_room_until_the_permit_sends_or_drops() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            // tokio's capacity example.
+            let (tx, mut rx) = mpsc::channel::<()>(5);
+            assert_eq!((tx.capacity(), rx.capacity()), (5, 5));
+            let permit = tx.reserve().await.unwrap();
+            assert_eq!(rx.capacity(), 4);
+            assert_eq!(rx.len(), 0);
+            permit.send(());
+            assert_eq!(rx.len(), 1);
+            rx.recv().await.unwrap();
+            assert_eq!(rx.capacity(), 5);
+            tx.send(()).await.unwrap();
+            assert_eq!(rx.capacity(), 4);
+            rx.recv().await.unwrap();
+            assert_eq!(rx.max_capacity(), 5);
+
+            // The held slot is nobody else's; dropped, it comes back.
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            let permit = tx.try_reserve().unwrap();
+            assert!(matches!(tx.try_send(1), Err(TrySendError::Full(1))));
+            assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Full(()));
+            assert!(tx.reserve().now_or_never().is_none());
+            drop(permit);
+            assert_eq!(tx.capacity(), 1);
+            let permit = tx.reserve().await.unwrap();
+            permit.send(7);
+            assert_eq!(rx.recv().await, Some(7));
+
+            // Closed: reservations fail.
+            rx.close();
+            assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Closed(()));
+            assert_eq!(tx.reserve().await.unwrap_err(), SendError(()));
+            drop(rx);
+            assert_eq!(tx.reserve().await.unwrap_err(), SendError(()));
+
+            // A reservation waits for room, and gets it from a receive.
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            tx.try_send(0).unwrap();
+            let tx = Rc::new(tx);
+            let t = tx.clone();
+            let reserver = eddy::spawn(async move {
+                let permit = t.reserve().await.unwrap();
+                permit.send(1);
+            });
+            yields(2).await;
+            assert!(!reserver.is_finished());
+            assert_eq!(rx.recv().await, Some(0));
+            reserver.await.unwrap();
+            assert_eq!(rx.recv().await, Some(1));
+        });
+    });
+}
+
+#[test]
+fn mpsc_reservations_and_sends_share_one_fifo_line() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<&'static str>(2);
+            tx.try_send("x0").unwrap();
+            tx.try_send("x1").unwrap();
+            let tx = Rc::new(tx);
+            let mut tasks = Vec::new();
+            let t = tx.clone();
+            tasks.push(eddy::spawn(async move { t.send("a").await.unwrap() }));
+            yield_now().await;
+            let t = tx.clone();
+            tasks.push(eddy::spawn(async move {
+                let permit = t.reserve().await.unwrap();
+                yield_now().await; // holds the room across an await
+                permit.send("b");
+            }));
+            yield_now().await;
+            let t = tx.clone();
+            tasks.push(eddy::spawn(async move {
+                let permits = t.reserve_many(2).await.unwrap();
+                for (p, v) in permits.zip(["c1", "c2"]) {
+                    p.send(v);
+                }
+            }));
+            yield_now().await;
+            let t = tx.clone();
+            tasks.push(eddy::spawn(async move { t.send("d").await.unwrap() }));
+            yield_now().await;
+            // Late-comers do not barge in.
+            assert!(matches!(tx.try_send("late"), Err(TrySendError::Full(_))));
+            assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Full(()));
+            assert_eq!(tx.capacity(), 0);
+
+            let mut got = Vec::new();
+            while got.len() < 7 {
+                got.push(rx.recv().await.unwrap());
+                // The two-slot request at the head holds `d` back while
+                // only one slot is free.
+                if got.len() == 4 {
+                    assert_eq!(rx.len(), 0);
+                }
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(got, ["x0", "x1", "a", "b", "c1", "c2", "d"]);
+        });
+    });
+}
+
+#[test]
+fn mpsc_reserve_many_and_try_reserve_many() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(4);
+            // More than the bound: refused at once (as tokio).
+            assert_eq!(tx.reserve_many(5).await.unwrap_err(), SendError(()));
+            assert_eq!(tx.try_reserve_many(5).unwrap_err(), TrySendError::Full(()));
+            // None: an empty iterator, even while senders wait.
+            let none = tx.try_reserve_many(0).unwrap();
+            assert_eq!(none.len(), 0);
+            drop(none);
+
+            let mut permits = tx.reserve_many(3).await.unwrap();
+            assert_eq!(permits.len(), 3);
+            assert_eq!(permits.size_hint(), (3, Some(3)));
+            assert_eq!(tx.capacity(), 1);
+            assert_eq!(tx.try_reserve_many(2).unwrap_err(), TrySendError::Full(()));
+            permits.next().unwrap().send(10);
+            let held = permits.next().unwrap();
+            assert_eq!(permits.len(), 1);
+            // The iterator dropped with one left: that slot goes back; the
+            // permit taken out of it still holds its own.
+            drop(permits);
+            assert_eq!(tx.capacity(), 2);
+            drop(held);
+            assert_eq!(tx.capacity(), 3);
+            assert_eq!(rx.recv().await, Some(10));
+
+            // Fused: once empty, always empty.
+            let mut two = tx.try_reserve_many(2).unwrap();
+            assert!(two.next().is_some() && two.next().is_some());
+            assert!(two.next().is_none() && two.next().is_none());
+            assert_eq!(tx.capacity(), 4, "spent permits dropped unused");
+
+            // Waits until all its room is free at once.
+            tx.try_send(1).unwrap();
+            tx.try_send(2).unwrap();
+            let mut many = Box::pin(tx.reserve_many(4));
+            let (count, waker) = counting_waker();
+            assert!(poll_boxed(&mut many, &waker).is_pending());
+            assert_eq!(rx.recv().await, Some(1));
+            assert_eq!(count.count(), 0, "woken with half its room");
+            assert_eq!(rx.recv().await, Some(2));
+            assert_eq!(count.count(), 1);
+            match poll_boxed(&mut many, &waker) {
+                Poll::Ready(Ok(p)) => assert_eq!(p.len(), 4),
+                _ => panic!("reserve_many(4) did not get the 4 free slots"),
+            }
+            drop(many);
+            assert_eq!(tx.capacity(), 4);
+
+            rx.close();
+            assert_eq!(
+                tx.try_reserve_many(1).unwrap_err(),
+                TrySendError::Closed(())
+            );
+            assert_eq!(tx.reserve_many(0).await.unwrap_err(), SendError(()));
+        });
+    });
+}
+
+#[test]
+fn mpsc_owned_permits_carry_their_sender() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            let permit = tx.clone().reserve_owned().await.unwrap();
+            let (again, _other_rx) = mpsc::channel::<u32>(1);
+            // The permit travels to another task and gives the sender back.
+            let task = eddy::spawn(async move {
+                let tx = permit.send(1);
+                tx.send(2).await.unwrap();
+                tx
+            });
+            assert_eq!(rx.recv().await, Some(1));
+            assert_eq!(rx.recv().await, Some(2));
+            let back = task.await.unwrap();
+            assert!(back.same_channel(&tx));
+            assert!(!back.same_channel(&again));
+
+            // try_reserve_owned: the sender comes back in the error.
+            let permit = back.try_reserve_owned().unwrap();
+            let back = match tx.clone().try_reserve_owned() {
+                Err(TrySendError::Full(s)) => s,
+                other => panic!("expected Full, got {other:?}"),
+            };
+            // release: the room goes back, the sender comes back.
+            let released = permit.release();
+            assert_eq!(released.capacity(), 1);
+            // Dropped unused: the room goes back, and the sender is dropped.
+            let permit = released.try_reserve_owned().unwrap();
+            drop(back);
+            drop(permit);
+            assert_eq!(tx.capacity(), 1);
+
+            // The last sender inside a permit: the receiver ends after it.
+            let permit = tx.try_reserve_owned().unwrap();
+            let waiting = eddy::spawn(async move { rx.recv().await });
+            yield_now().await;
+            assert!(!waiting.is_finished());
+            drop(permit);
+            assert_eq!(waiting.await.unwrap(), None);
+
+            // Closed: the sender comes back in the error, or is dropped.
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            rx.close();
+            let tx = match tx.try_reserve_owned() {
+                Err(TrySendError::Closed(s)) => s,
+                other => panic!("expected Closed, got {other:?}"),
+            };
+            assert!(tx.clone().reserve_owned().await.is_err());
+            assert!(format!("{:?}", tx.try_reserve_owned()).contains("Closed"));
+            assert_eq!(rx.recv().await, None);
+        });
+    });
+}
+
+#[test]
+fn mpsc_sender_closed_is_closed_and_same_channel() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            let tx = Rc::new(tx);
+            let t = tx.clone();
+            let watcher = eddy::spawn(async move {
+                t.closed().await;
+                t.is_closed()
+            });
+            yields(2).await;
+            assert!(!watcher.is_finished());
+            assert!(!tx.is_closed() && !rx.is_closed());
+            rx.close();
+            assert!(watcher.await.unwrap(), "closed() completes on close()");
+            assert!(rx.is_closed());
+            // Already closed: at once.
+            assert_eq!(tx.closed().now_or_never(), Some(()));
+
+            // On the receiver's drop, too, for every waiter.
+            let (tx, rx) = mpsc::unbounded::<u32>();
+            let tx = Rc::new(tx);
+            let watchers: Vec<_> = (0..3)
+                .map(|_| {
+                    let t = tx.clone();
+                    eddy::spawn(async move { t.closed().await })
+                })
+                .collect();
+            yield_now().await;
+            drop(rx);
+            for w in watchers {
+                w.await.unwrap();
+            }
+            assert!(tx.is_closed());
+
+            // A closed() future dropped while waiting lets go of its waker.
+            let (tx, _rx) = mpsc::channel::<u32>(1);
+            let (count, waker) = counting_waker();
+            let mut closed = Box::pin(tx.closed());
+            assert!(poll_boxed(&mut closed, &waker).is_pending());
+            drop(closed);
+            drop(waker);
+            assert!(released(&count));
+
+            // Receiver::is_closed: every sender gone counts too.
+            let (tx, rx) = mpsc::channel::<u32>(1);
+            assert!(!rx.is_closed());
+            drop(tx);
+            assert!(rx.is_closed());
+
+            // same_channel
+            let (a, _ra) = mpsc::channel::<u32>(1);
+            let (b, _rb) = mpsc::unbounded::<u32>();
+            assert!(a.same_channel(&a.clone()));
+            assert!(!a.same_channel(&b));
+        });
+    });
+}
+
+#[test]
+fn mpsc_capacity_and_max_capacity() {
+    watchdog(LIMIT, || {
+        let (tx, mut rx) = mpsc::channel::<u32>(3);
+        assert_eq!((tx.capacity(), tx.max_capacity()), (3, 3));
+        tx.try_send(1).unwrap();
+        let permit = tx.try_reserve().unwrap();
+        assert_eq!((tx.capacity(), rx.capacity()), (1, 1));
+        tx.try_send(2).unwrap();
+        assert_eq!(tx.capacity(), 0);
+        // A waiting sender: room freed is kept for it, never shown free.
+        let mut waiting = tx.send(3);
+        let (_c, waker) = counting_waker();
+        assert!(poll_with(&mut waiting, &waker).is_pending());
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(tx.capacity(), 0);
+        assert!(poll_with(&mut waiting, &waker).is_ready());
+        drop(waiting);
+        drop(permit);
+        assert_eq!(tx.capacity(), 1);
+        assert_eq!(rx.max_capacity(), 3);
+
+        // Unbounded: usize::MAX both, whatever is queued or reserved.
+        let (tx, rx) = mpsc::unbounded::<u32>();
+        tx.try_send(1).unwrap();
+        let _permits = tx.try_reserve_many(1000).unwrap();
+        assert_eq!((tx.capacity(), tx.max_capacity()), (usize::MAX, usize::MAX));
+        assert_eq!((rx.capacity(), rx.max_capacity()), (usize::MAX, usize::MAX));
+    });
+}
+
+#[test]
+fn mpsc_unbounded_reservations_never_wait() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::unbounded::<u32>();
+            let mut permits = Vec::new();
+            for _ in 0..1000 {
+                permits.push(tx.reserve().now_or_never().unwrap().unwrap());
+            }
+            let many = tx.reserve_many(100_000).now_or_never().unwrap().unwrap();
+            assert_eq!(many.len(), 100_000);
+            let owned = tx.clone().reserve_owned().now_or_never().unwrap().unwrap();
+            tx.try_send(0).unwrap();
+            for (i, p) in permits.into_iter().enumerate() {
+                p.send(i as u32 + 1);
+            }
+            drop(many);
+            drop(owned.send(5000));
+            assert_eq!(rx.len(), 1002);
+            assert_eq!(rx.recv().await, Some(0));
+        });
+    });
+}
+
+#[test]
+fn mpsc_send_timeout() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<String>(1);
+            // Room: sent at once, even with a zero timeout.
+            tx.send_timeout("a".into(), Duration::ZERO).await.unwrap();
+            // Full: the value comes back after the timeout.
+            let err = tx
+                .send_timeout("b".into(), Duration::from_millis(5))
+                .await
+                .unwrap_err();
+            assert_eq!(err, mpsc::SendTimeoutError::Timeout("b".to_string()));
+            assert_error(&err);
+            assert!(format!("{err:?}").contains("Timeout"));
+            assert_eq!(err.into_inner(), "b");
+            // It did not keep its place: a plain try_send still fits later.
+            assert_eq!(rx.recv().await.as_deref(), Some("a"));
+            tx.try_send("c".into()).unwrap();
+
+            // Room that comes in time: sent.
+            let tx = Rc::new(tx);
+            let t = tx.clone();
+            let sender =
+                eddy::spawn(
+                    async move { t.send_timeout("d".into(), Duration::from_secs(30)).await },
+                );
+            yields(2).await;
+            assert_eq!(rx.recv().await.as_deref(), Some("c"));
+            sender.await.unwrap().unwrap();
+            assert_eq!(rx.recv().await.as_deref(), Some("d"));
+
+            // A huge timeout is fine (saturates), and a close while waiting
+            // gives Closed with the value.
+            tx.try_send("e".into()).unwrap();
+            let t = tx.clone();
+            let sender =
+                eddy::spawn(async move { t.send_timeout("f".into(), Duration::MAX).await });
+            yield_now().await;
+            rx.close();
+            let err = sender.await.unwrap().unwrap_err();
+            assert_eq!(err, mpsc::SendTimeoutError::Closed("f".to_string()));
+            assert_error(&err);
+            drop(rx);
+            assert_eq!(
+                tx.send_timeout("g".into(), Duration::ZERO).await,
+                Err(mpsc::SendTimeoutError::Closed("g".to_string()))
+            );
+        });
+    });
+}
+
+#[test]
+fn mpsc_receiver_len_is_empty_is_closed() {
+    watchdog(LIMIT, || {
+        let (tx, mut rx) = mpsc::channel::<u32>(4);
+        assert!(rx.is_empty());
+        assert_eq!(rx.len(), 0);
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert_eq!(rx.len(), 2);
+        assert!(!rx.is_empty());
+        rx.close();
+        assert!(rx.is_closed());
+        assert_eq!(rx.len(), 2, "closing keeps what is queued");
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert!(rx.is_empty());
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    });
+}
+
+#[test]
+fn mpsc_recv_many() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            // tokio's example.
+            let mut buffer: Vec<&str> = Vec::with_capacity(2);
+            let (tx, mut rx) = mpsc::channel(100);
+            let tx2 = tx.clone();
+            tx2.send("first").await.unwrap();
+            tx2.send("second").await.unwrap();
+            tx2.send("third").await.unwrap();
+            assert_eq!(rx.recv_many(&mut buffer, 2).await, 2);
+            assert_eq!(buffer, ["first", "second"]);
+            assert_eq!(rx.recv_many(&mut buffer, 1).await, 1);
+            eddy::spawn(async move { tx.send("fourth").await.unwrap() });
+            assert_eq!(rx.recv_many(&mut buffer, 1).await, 1);
+            assert_eq!(buffer, ["first", "second", "third", "fourth"]);
+            drop(tx2);
+            assert_eq!(rx.recv_many(&mut buffer, 2).await, 0);
+            assert_eq!(buffer.len(), 4);
+
+            // Limit 0: 0 at once, even with values queued.
+            let (tx, mut rx) = mpsc::unbounded::<u32>();
+            tx.try_send(1).unwrap();
+            let mut buf = Vec::new();
+            assert_eq!(rx.recv_many(&mut buf, 0).now_or_never(), Some(0));
+            assert!(buf.is_empty());
+            // Waits while empty, then takes all that came, up to the limit.
+            let tx = Rc::new(tx);
+            let t = tx.clone();
+            assert_eq!(rx.recv_many(&mut buf, 10).await, 1);
+            let filler = eddy::spawn(async move {
+                for i in 2..5 {
+                    t.try_send(i).unwrap();
+                }
+            });
+            assert_eq!(rx.recv_many(&mut buf, 10).await, 3);
+            filler.await.unwrap();
+            assert_eq!(buf, [1, 2, 3, 4]);
+            // After close, the rest comes, then 0.
+            tx.try_send(5).unwrap();
+            rx.close();
+            assert_eq!(rx.recv_many(&mut buf, 10).await, 1);
+            assert_eq!(rx.recv_many(&mut buf, 10).await, 0);
+            assert_eq!(buf, [1, 2, 3, 4, 5]);
+
+            // Freed room goes to every waiting sender it covers.
+            let (tx, mut rx) = mpsc::channel::<u32>(3);
+            let tx = Rc::new(tx);
+            for i in 0..3 {
+                tx.try_send(i).unwrap();
+            }
+            let senders: Vec<_> = (3..6)
+                .map(|i| {
+                    let t = tx.clone();
+                    eddy::spawn(async move { t.send(i).await.unwrap() })
+                })
+                .collect();
+            yield_now().await;
+            let mut buf = Vec::new();
+            assert_eq!(rx.recv_many(&mut buf, 3).await, 3);
+            for s in senders {
+                s.await.unwrap();
+            }
+            assert_eq!(rx.recv_many(&mut buf, 5).await, 3);
+            assert_eq!(buf, [0, 1, 2, 3, 4, 5]);
+
+            // Cancel-safe: a recv_many dropped while waiting took nothing.
+            let (tx, mut rx) = mpsc::channel::<u32>(2);
+            let mut buf = Vec::new();
+            {
+                let mut waiting = Box::pin(rx.recv_many(&mut buf, 5));
+                assert!(poll_boxed(&mut waiting, futures::task::noop_waker_ref()).is_pending());
+            }
+            tx.try_send(9).unwrap();
+            assert_eq!(rx.try_recv(), Ok(9));
+        });
+    });
+}
+
+#[test]
+fn mpsc_receiver_is_a_fused_stream() {
+    use futures::stream::FusedStream;
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(2);
+            tx.try_send(1).unwrap();
+            assert!(!rx.is_terminated());
+            assert_eq!(rx.next().await, Some(1));
+            drop(tx);
+            assert!(!rx.is_terminated(), "only once it reported the end");
+            assert_eq!(rx.next().await, None);
+            assert!(rx.is_terminated());
+            assert_eq!(rx.next().await, None);
+
+            // recv_many's end counts too.
+            let (tx, mut rx) = mpsc::unbounded::<u32>();
+            drop(tx);
+            assert_eq!(rx.recv_many(&mut Vec::new(), 1).await, 0);
+            assert!(rx.is_terminated());
+
+            // select! without .fuse(): an ended receiver is skipped.
+            let (tx_a, mut a) = mpsc::unbounded::<u32>();
+            let (tx_b, mut b) = mpsc::unbounded::<u32>();
+            tx_a.try_send(1).unwrap();
+            drop(tx_a);
+            tx_b.try_send(10).unwrap();
+            tx_b.try_send(20).unwrap();
+            drop(tx_b);
+            let mut got = Vec::new();
+            loop {
+                futures::select! {
+                    v = a.next() => got.extend(v),
+                    v = b.next() => got.extend(v),
+                    complete => break,
+                }
+            }
+            got.sort_unstable();
+            assert_eq!(got, vec![1, 10, 20]);
+            assert!(a.is_terminated() && b.is_terminated());
+        });
+    });
+}
+
+#[test]
+fn mpsc_close_waits_for_the_permits_already_out() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(4);
+            tx.try_send(1).unwrap();
+            let p1 = tx.try_reserve().unwrap();
+            let p2 = tx.try_reserve().unwrap();
+            rx.close();
+            // Queued first; then the receiver waits for the permits.
+            assert_eq!(rx.recv().await, Some(1));
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            let (count, waker) = counting_waker();
+            assert!(poll_boxed(&mut Box::pin(rx.recv()), &waker).is_pending());
+            // A permit taken before the close still sends, and is received.
+            p1.send(2);
+            assert_eq!(count.count(), 1);
+            assert_eq!(rx.recv().await, Some(2));
+            assert!(poll_boxed(&mut Box::pin(rx.recv()), &waker).is_pending());
+            // The last one dropped unused: the receiver is woken and ends.
+            drop(p2);
+            assert_eq!(count.count(), 2);
+            assert_eq!(rx.recv().await, None);
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+
+            // A waiting reservation is refused by the close, and does not
+            // hold the receiver back.
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            tx.try_send(1).unwrap();
+            let mut waiting = Box::pin(tx.reserve());
+            assert!(poll_boxed(&mut waiting, &waker).is_pending());
+            rx.close();
+            assert!(matches!(
+                poll_boxed(&mut waiting, &waker),
+                Poll::Ready(Err(_))
+            ));
+            assert_eq!(rx.recv().await, Some(1));
+            assert_eq!(rx.recv().await, None);
+
+            // Granted (not yet looked) when the close comes: refused too.
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            tx.try_send(1).unwrap();
+            let mut granted = Box::pin(tx.reserve());
+            assert!(poll_boxed(&mut granted, &waker).is_pending());
+            assert_eq!(rx.try_recv(), Ok(1));
+            rx.close();
+            assert!(matches!(
+                poll_boxed(&mut granted, &waker),
+                Poll::Ready(Err(_))
+            ));
+            assert_eq!(rx.recv().await, None);
+        });
+    });
+}
+
+#[test]
+fn mpsc_a_permit_sending_after_the_receiver_is_gone_drops_its_value() {
+    watchdog(LIMIT, || {
+        let dropped = Rc::new(Cell::new(0));
+        let (tx, rx) = mpsc::channel::<CountOnDrop>(2);
+        let permit = tx.try_reserve().unwrap();
+        let owned = tx.clone().try_reserve_owned().unwrap();
+        drop(rx);
+        permit.send(CountOnDrop(dropped.clone()));
+        assert_eq!(dropped.get(), 1, "the value was kept in a dead channel");
+        let tx2 = owned.send(CountOnDrop(dropped.clone()));
+        assert_eq!(dropped.get(), 2);
+        assert!(tx2.is_closed());
     });
 }
 
@@ -2109,6 +2723,114 @@ fn mpsc_aborted_sender_task_gives_its_reserved_room_back() {
 }
 
 #[test]
+fn mpsc_dropped_reservation_passes_its_turn_on() {
+    watchdog(LIMIT, || {
+        let (a_count, a_waker) = counting_waker();
+        let (b_count, b_waker) = counting_waker();
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+
+        // Dropped while waiting: gone from the line.
+        tx.try_send(0).unwrap();
+        let mut a = Box::pin(tx.reserve());
+        let mut b = tx.send(1);
+        assert!(poll_boxed(&mut a, &a_waker).is_pending());
+        assert!(poll_with(&mut b, &b_waker).is_pending());
+        drop(a);
+        assert_eq!(rx.try_recv(), Ok(0));
+        assert_eq!(b_count.count(), 1);
+        assert!(matches!(poll_with(&mut b, &b_waker), Poll::Ready(Ok(()))));
+        drop(b);
+        assert_eq!(rx.try_recv(), Ok(1));
+
+        // Granted, then dropped before it looked: the slot goes to the next
+        // sender in line.
+        tx.try_send(2).unwrap();
+        let mut a = Box::pin(tx.reserve());
+        let mut b = tx.send(3);
+        assert!(poll_boxed(&mut a, &a_waker).is_pending());
+        assert!(poll_with(&mut b, &b_waker).is_pending());
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!((a_count.count(), b_count.count()), (1, 1));
+        drop(a);
+        assert_eq!(b_count.count(), 2, "the granted slot was not passed on");
+        assert!(matches!(poll_with(&mut b, &b_waker), Poll::Ready(Ok(()))));
+        drop(b);
+        assert_eq!(rx.try_recv(), Ok(3));
+        assert_eq!(tx.capacity(), 1, "room lost or grown");
+
+        // A permit obtained and dropped: its room goes to the next in line.
+        let permit = tx.try_reserve().unwrap();
+        let mut b = tx.send(4);
+        assert!(poll_with(&mut b, &b_waker).is_pending());
+        drop(permit);
+        assert_eq!(b_count.count(), 3);
+        assert!(matches!(poll_with(&mut b, &b_waker), Poll::Ready(Ok(()))));
+        drop(b);
+        assert_eq!(rx.try_recv(), Ok(4));
+
+        // A two-slot request at the head, dropped while one slot is free
+        // (set aside for it): the single sends behind go at once.
+        let (tx, mut rx) = mpsc::channel::<u32>(2);
+        tx.try_send(0).unwrap();
+        tx.try_send(1).unwrap();
+        let mut many = Box::pin(tx.reserve_many(2));
+        let mut b = tx.send(5);
+        assert!(poll_boxed(&mut many, &a_waker).is_pending());
+        assert!(poll_with(&mut b, &b_waker).is_pending());
+        assert_eq!(rx.try_recv(), Ok(0));
+        let before = b_count.count();
+        drop(many);
+        assert_eq!(
+            b_count.count(),
+            before + 1,
+            "the send behind was not served"
+        );
+        assert!(matches!(poll_with(&mut b, &b_waker), Poll::Ready(Ok(()))));
+        drop(b);
+
+        // Granted many, dropped before it looked: both slots go on.
+        let (tx, mut rx) = mpsc::channel::<u32>(2);
+        tx.try_send(0).unwrap();
+        tx.try_send(1).unwrap();
+        let mut many = Box::pin(tx.reserve_many(2));
+        let mut b = tx.send(6);
+        let mut c = tx.send(7);
+        let (c_count, c_waker) = counting_waker();
+        assert!(poll_boxed(&mut many, &a_waker).is_pending());
+        assert!(poll_with(&mut b, &b_waker).is_pending());
+        assert!(poll_with(&mut c, &c_waker).is_pending());
+        let mut buf = Vec::new();
+        assert_eq!(rx.recv_many(&mut buf, 2).now_or_never(), Some(2));
+        assert_eq!(c_count.count(), 0);
+        drop(many);
+        assert_eq!(c_count.count(), 1);
+        assert!(poll_with(&mut b, &b_waker).is_ready());
+        assert!(poll_with(&mut c, &c_waker).is_ready());
+        drop((b, c));
+        assert_eq!(rx.len(), 2);
+
+        // With tasks: a reserving task aborted after it was granted.
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            tx.try_send(0).unwrap();
+            let tx = Rc::new(tx);
+            let t = tx.clone();
+            let a = eddy::spawn(async move { t.reserve().await.map(|p| p.send(1)) });
+            yield_now().await;
+            let t = tx.clone();
+            let b = eddy::spawn(async move { t.send(2).await });
+            yield_now().await;
+            assert_eq!(rx.try_recv(), Ok(0));
+            a.abort();
+            assert!(a.await.unwrap_err().is_cancelled());
+            b.await.unwrap().unwrap();
+            assert_eq!(rx.recv().await, Some(2));
+            assert_eq!(tx.capacity(), 1);
+        });
+    });
+}
+
+#[test]
 fn semaphore_dropped_acquire_loses_no_permit() {
     watchdog(LIMIT, || {
         eddy::block_on(async {
@@ -2519,6 +3241,98 @@ fn mpsc_wakers_that_use_the_same_channel() {
             *outcomes.borrow(),
             vec![("closed woken", false), ("closed dropped", false)]
         );
+    });
+}
+
+#[test]
+fn mpsc_reservations_with_user_code_that_uses_the_same_channel() {
+    watchdog(LIMIT, || {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let tx = Rc::new(tx);
+        let outcomes = Rc::new(RefCell::new(Vec::new()));
+
+        // A waiting reservation's waker, woken from inside recv, tries to
+        // reserve and send (the slot is kept for the waiter: both fail); its
+        // drop does the same.
+        let (t1, t2, o1, o2) = (tx.clone(), tx.clone(), outcomes.clone(), outcomes.clone());
+        let waker = hook_waker(
+            move || {
+                let r = t1.try_reserve().is_ok();
+                let s = t1.try_send(60).is_ok();
+                o1.borrow_mut().push(("woken", r || s, t1.capacity()));
+            },
+            move || {
+                let r = t2.try_reserve().is_ok();
+                o2.borrow_mut().push(("dropped", r, t2.capacity()));
+            },
+        );
+        tx.try_send(0).unwrap();
+        let mut reserve = Box::pin(tx.reserve());
+        assert!(poll_boxed(&mut reserve, &waker).is_pending());
+        drop(waker);
+        assert_eq!(rx.try_recv(), Ok(0));
+        assert_eq!(
+            *outcomes.borrow(),
+            vec![("woken", false, 0), ("dropped", false, 0)]
+        );
+        match poll_boxed(&mut reserve, futures::task::noop_waker_ref()) {
+            Poll::Ready(Ok(p)) => p.send(1),
+            _ => panic!("the reservation was granted"),
+        }
+        drop(reserve);
+        assert_eq!(rx.try_recv(), Ok(1));
+        outcomes.borrow_mut().clear();
+
+        // A waker whose drop gives a permit back, dropped while its
+        // reservation leaves the line: the room goes to the next waiter.
+        let owned = mpsc::Sender::clone(&tx).try_reserve_owned().unwrap();
+        let stash = Rc::new(RefCell::new(Some(owned)));
+        let st = stash.clone();
+        let waker = hook_waker(|| {}, move || drop(st.borrow_mut().take()));
+        let mut leaving = Box::pin(tx.reserve());
+        let (count, next_waker) = counting_waker();
+        let mut next = tx.send(2);
+        assert!(poll_boxed(&mut leaving, &waker).is_pending());
+        assert!(poll_with(&mut next, &next_waker).is_pending());
+        drop(waker);
+        drop(leaving);
+        assert!(stash.borrow().is_none());
+        assert_eq!(count.count(), 1, "the permit's room skipped the waiter");
+        assert!(matches!(
+            poll_with(&mut next, &next_waker),
+            Poll::Ready(Ok(()))
+        ));
+        drop(next);
+        assert_eq!(rx.try_recv(), Ok(2));
+
+        // Values holding a permit of their own channel, dropped by the
+        // receiver's drop: the permits give their room back mid-drain.
+        struct HoldsPermit(#[allow(dead_code)] Option<mpsc::OwnedPermit<HoldsPermit>>);
+        let (tx, rx) = mpsc::channel::<HoldsPermit>(3);
+        let permit = tx.clone().try_reserve_owned().unwrap();
+        tx.try_send(HoldsPermit(Some(permit))).unwrap();
+        let (count, waker) = counting_waker();
+        let mut closed = Box::pin(tx.closed());
+        assert!(poll_boxed(&mut closed, &waker).is_pending());
+        drop(rx);
+        assert_eq!(count.count(), 1);
+        assert!(poll_boxed(&mut closed, &waker).is_ready());
+        drop(closed);
+        assert_eq!(tx.capacity(), 3);
+
+        // A permit's value sent after the receiver is gone: its drop uses
+        // the channel (and finds it closed).
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let (tx, rx) = mpsc::channel::<Item>(2);
+        let permit = tx.try_reserve().unwrap();
+        drop(rx);
+        permit.send(Item::Echo {
+            _echo: EchoOnDrop {
+                tx: tx.clone(),
+                log: log.clone(),
+            },
+        });
+        assert_eq!(*log.borrow(), vec!["closed"]);
     });
 }
 

@@ -98,7 +98,10 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send("nobody listens"), Err("nobody listens"));
     /// ```
     pub fn send(mut self, value: T) -> Result<(), T> {
-        let inner = self.inner.take().expect("present until send");
+        // Only `send` empties it, and `send` takes the sender by value.
+        let Some(inner) = self.inner.take() else {
+            return Err(value);
+        };
         // No `closed()` can run any more: its waker goes now, not when the
         // receiver goes.
         let closed_waker = inner.tx_waker.take();
@@ -166,7 +169,9 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.poll_closed(&mut cx), Poll::Ready(()));
     /// ```
     pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let inner = self.inner.as_ref().expect("present until send");
+        let Some(inner) = self.inner.as_ref() else {
+            return Poll::Ready(());
+        };
         if inner.state.get() & RX_CLOSED != 0 {
             return Poll::Ready(());
         }
@@ -210,6 +215,12 @@ pub struct Receiver<T> {
 
 impl<T> Receiver<T> {
     /// Takes the value if it is there.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if no value came yet (one may still come);
+    /// [`TryRecvError::Closed`] if none will: the sender is gone without
+    /// sending, the receiver closed first, or the value was already taken.
     ///
     /// ```
     /// use eddy::sync::oneshot::{self, TryRecvError};
