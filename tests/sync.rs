@@ -2078,6 +2078,27 @@ fn semaphore_max_permits_bounds_new_and_add_permits() {
 }
 
 #[test]
+fn semaphore_acquire_polled_after_it_completed_panics_clearly() {
+    watchdog(LIMIT, || {
+        let sem = Semaphore::new(2);
+        let mut a = sem.acquire();
+        let noop = futures::task::noop_waker_ref();
+        let permit = match poll_with(&mut a, noop) {
+            Poll::Ready(p) => p,
+            Poll::Pending => panic!("a free permit was not taken"),
+        };
+        // It used to take a second permit; now it is a bug, said plainly.
+        let msg = catch(|| poll_with(&mut a, noop).is_ready()).unwrap_err();
+        assert!(
+            msg.starts_with("eddy: ") && msg.contains("after it completed"),
+            "{msg}"
+        );
+        drop(permit);
+        assert_eq!(sem.available_permits(), 2);
+    });
+}
+
+#[test]
 fn semaphore_forget_permits_takes_only_free_ones() {
     watchdog(LIMIT, || {
         // tokio's forget_open: every size against every amount.

@@ -100,17 +100,15 @@ impl<T> Chan<T> {
     #[inline(never)]
     fn grant_room(&self) {
         loop {
+            let free = self.free();
             let waker = {
                 let mut waiters = self.send_waiters.borrow_mut();
-                match waiters.front_need() {
-                    Some(need) if need <= self.free() => {
-                        self.reserved.set(self.reserved.get() + need);
-                        let waker = waiters.grant_front(SLOT);
-                        self.senders_waiting.set(!waiters.is_empty());
-                        waker
-                    }
-                    _ => return,
-                }
+                let Some((need, waker)) = waiters.grant_front_within(SLOT, free) else {
+                    return;
+                };
+                self.reserved.set(self.reserved.get() + need);
+                self.senders_waiting.set(!waiters.is_empty());
+                waker
             };
             // No borrow held: the waker may use the channel.
             if let Some(waker) = waker {
@@ -584,10 +582,19 @@ impl<T> Send<'_, T> {
 impl<T> Drop for Send<'_, T> {
     #[inline]
     fn drop(&mut self) {
+        if self.key.is_some() {
+            self.leave();
+        }
+        // `self.value`, if any, is dropped after this, with no borrow held.
+    }
+}
+
+impl<T> Send<'_, T> {
+    #[inline(never)]
+    fn leave(&mut self) {
         if let Some(key) = self.key.take() {
             self.chan.leave(key, 1);
         }
-        // `self.value`, if any, is dropped after this, with no borrow held.
     }
 }
 

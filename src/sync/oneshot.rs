@@ -51,10 +51,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         Sender {
             inner: Some(Rc::clone(&inner)),
         },
-        Receiver {
-            inner,
-            terminated: false,
-        },
+        Receiver { inner: Some(inner) },
     )
 }
 
@@ -98,13 +95,13 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send("nobody listens"), Err("nobody listens"));
     /// ```
     pub fn send(mut self, value: T) -> Result<(), T> {
+        let inner = self.inner.take();
+        // Emptied: nothing is left for `Drop` to do, so skip it.
+        std::mem::forget(self);
         // Only `send` empties it, and `send` takes the sender by value.
-        let Some(inner) = self.inner.take() else {
+        let Some(inner) = inner else {
             return Err(value);
         };
-        // No `closed()` can run any more: its waker goes now, not when the
-        // receiver goes.
-        let closed_waker = inner.tx_waker.take();
         let result = if inner.state.get() & RX_CLOSED != 0 {
             inner.state.set(inner.state.get() | TX_GONE);
             Err(value)
@@ -113,8 +110,10 @@ impl<T> Sender<T> {
             inner.state.set(inner.state.get() | SENT | TX_GONE);
             Ok(())
         };
+        // No `closed()` can run any more: its waker goes now, not when the
+        // receiver goes.
+        drop(inner.tx_waker.take());
         wake(&inner.rx_waker);
-        drop(closed_waker);
         result
     }
 
@@ -208,9 +207,9 @@ impl<T> fmt::Debug for Sender<T> {
 /// it. Polled again after it completed, it gives `Err(RecvError)` where
 /// tokio's panics.
 pub struct Receiver<T> {
-    inner: Rc<Inner<T>>,
-    /// It gave its outcome (by poll or `try_recv`): nothing more will come.
-    terminated: bool,
+    /// `None` once it gave its outcome (it is terminated): it lets go of the
+    /// channel then, so its drop has nothing left to do.
+    inner: Option<Rc<Inner<T>>>,
 }
 
 impl<T> Receiver<T> {
@@ -232,15 +231,16 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let result = match self.inner.value.take() {
+        let Some(inner) = &self.inner else {
+            return Err(TryRecvError::Closed);
+        };
+        let result = match inner.value.take() {
             Some(value) => Ok(value),
-            None if self.inner.state.get() & (TX_GONE | RX_CLOSED) != 0 => {
-                Err(TryRecvError::Closed)
-            }
+            None if inner.state.get() & (TX_GONE | RX_CLOSED) != 0 => Err(TryRecvError::Closed),
             None => return Err(TryRecvError::Empty),
         };
         // The outcome is given: as tokio, the receiver is now terminated.
-        self.terminated = true;
+        self.finish();
         result
     }
 
@@ -260,7 +260,14 @@ impl<T> Receiver<T> {
     /// });
     /// ```
     pub fn is_terminated(&self) -> bool {
-        self.terminated
+        self.inner.is_none()
+    }
+
+    /// Terminated: lets go of the channel. The sender is gone, or knows the
+    /// receiver closed, and no waker of ours is left in it, so nothing else
+    /// needs doing (the `Rc` may free the channel here).
+    fn finish(&mut self) {
+        self.inner = None;
     }
 
     /// True if no value waits to be received: none was sent yet, the
@@ -280,7 +287,9 @@ impl<T> Receiver<T> {
     /// ```
     pub fn is_empty(&self) -> bool {
         // Only poll and try_recv take the value, and both terminate.
-        self.inner.state.get() & SENT == 0 || self.terminated
+        self.inner
+            .as_ref()
+            .is_none_or(|inner| inner.state.get() & SENT == 0)
     }
 
     /// Refuses the value from now on: a later `send` gives it back. A value
@@ -305,7 +314,10 @@ impl<T> Receiver<T> {
     /// });
     /// ```
     pub fn close(&mut self) {
-        let inner = &self.inner;
+        // Terminated: nothing left to refuse (as tokio).
+        let Some(inner) = &self.inner else {
+            return;
+        };
         inner.state.set(inner.state.get() | RX_CLOSED);
         // Nothing can wake the receiver from now on: what it gets is decided.
         let own_waker = inner.rx_waker.take();
@@ -317,32 +329,37 @@ impl<T> Receiver<T> {
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
-        let inner = &self.inner;
-        let outcome = if let Some(value) = inner.value.take() {
-            Ok(value)
-        } else if self.terminated || inner.state.get() & (TX_GONE | RX_CLOSED) != 0 {
-            // Already received, the sender is gone, or `close()` refused
-            // any later value.
-            Err(RecvError)
-        } else {
-            store(&inner.rx_waker, cx.waker());
-            return Poll::Pending;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let this = self.get_mut();
+        // Polled again after it completed: an error, as RecvError says.
+        let Some(inner) = &this.inner else {
+            return Poll::Ready(Err(RecvError));
         };
-        self.terminated = true;
-        Poll::Ready(outcome)
+        if let Some(value) = inner.value.take() {
+            this.finish();
+            return Poll::Ready(Ok(value));
+        }
+        // The sender is gone, or `close()` refused any later value.
+        if inner.state.get() & (TX_GONE | RX_CLOSED) != 0 {
+            this.finish();
+            return Poll::Ready(Err(RecvError));
+        }
+        store(&inner.rx_waker, cx.waker());
+        Poll::Pending
     }
 }
 
 impl<T> futures_core::FusedFuture for Receiver<T> {
     fn is_terminated(&self) -> bool {
-        self.terminated
+        Receiver::is_terminated(self)
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let inner = &self.inner;
+        let Some(inner) = &self.inner else {
+            return;
+        };
         inner.state.set(inner.state.get() | RX_CLOSED);
         // A value nobody will take is dropped here, on the receiver's side,
         // and the receiver's waker goes with it, not with the sender.
@@ -357,7 +374,7 @@ impl<T> Drop for Receiver<T> {
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("oneshot::Receiver")
-            .field("terminated", &self.terminated)
+            .field("terminated", &self.is_terminated())
             .finish_non_exhaustive()
     }
 }

@@ -172,26 +172,50 @@ impl Semaphore {
 
     /// Gives `n` permits back: to the waiters, or to the count. Runs in a
     /// permit's drop, so it never panics: the count saturates.
+    #[inline(never)]
     fn release(&self, n: usize) {
-        self.permits.set(self.permits.get().saturating_add(n));
-        self.hand_out();
+        let available = self.permits.get().saturating_add(n);
+        // The common case, one grant at most, is kept straight: a permit's
+        // drop runs it.
+        let granted = self
+            .waiters
+            .borrow_mut()
+            .grant_front_within(GRANTED, available);
+        match granted {
+            None => self.permits.set(available),
+            Some((need, waker)) => {
+                self.permits.set(available - need);
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+                // Several given back, or one waiter asks for less: the next
+                // in line may fit too.
+                if self.permits.get() > 0 {
+                    self.hand_out();
+                }
+            }
+        }
     }
 
     /// Grants waiters at the head, in order, while the count covers what
     /// each asks for.
+    #[inline(never)]
     fn hand_out(&self) {
-        // Waiters ask for at least one permit: with none, nobody can be served.
-        while self.permits.get() > 0 {
-            let waker = {
-                let mut waiters = self.waiters.borrow_mut();
-                match waiters.front_need() {
-                    Some(need) if need <= self.permits.get() => {
-                        self.permits.set(self.permits.get() - need);
-                        waiters.grant_front(GRANTED)
-                    }
-                    _ => return,
-                }
+        loop {
+            let available = self.permits.get();
+            // Waiters ask for at least one permit: with none, nobody can be
+            // served.
+            if available == 0 {
+                return;
+            }
+            let granted = self
+                .waiters
+                .borrow_mut()
+                .grant_front_within(GRANTED, available);
+            let Some((need, waker)) = granted else {
+                return;
             };
+            self.permits.set(available - need);
             // No borrow held: the waker may use this semaphore.
             if let Some(waker) = waker {
                 waker.wake();
@@ -264,8 +288,7 @@ impl Semaphore {
     pub fn acquire(&self) -> Acquire<'_> {
         Acquire {
             sem: self,
-            need: 1,
-            key: None,
+            state: State::Start(1),
         }
     }
 
@@ -297,8 +320,7 @@ impl Semaphore {
     pub fn acquire_many(&self, n: u32) -> Acquire<'_> {
         Acquire {
             sem: self,
-            need: n as usize,
-            key: None,
+            state: State::Start(n as usize),
         }
     }
 
@@ -397,32 +419,41 @@ impl fmt::Debug for Semaphore {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Acquire<'a> {
     sem: &'a Semaphore,
-    /// How many permits it asks for.
-    need: usize,
-    /// Our place in the waiter list, once we wait.
-    key: Option<usize>,
+    state: State,
+}
+
+#[derive(Clone, Copy)]
+enum State {
+    /// Not in line yet; asks for this many permits.
+    Start(usize),
+    /// In line under this key, asking for `need` permits.
+    Waiting { key: usize, need: usize },
+    /// Completed.
+    Done,
 }
 
 impl<'a> Future for Acquire<'a> {
     type Output = Permit<'a>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Permit<'a>> {
-        let (sem, need) = (self.sem, self.need);
-        match self.key {
-            None => {
+        let sem = self.sem;
+        match self.state {
+            State::Start(need) => {
                 if let Ok(permit) = sem.try_take(need) {
+                    self.state = State::Done;
                     return Poll::Ready(permit);
                 }
                 // Cloned before the borrow: a waker's clone is its owner's code.
                 let waker = cx.waker().clone();
-                self.key = Some(sem.waiters.borrow_mut().push_needing(waker, need));
+                let key = sem.waiters.borrow_mut().push_needing(waker, need);
+                self.state = State::Waiting { key, need };
                 Poll::Pending
             }
-            Some(key) => {
+            State::Waiting { key, need } => {
                 let waiters = sem.waiters.borrow();
                 if waiters.grant(key) != WAITING {
                     drop(waiters);
-                    self.key = None;
+                    self.state = State::Done;
                     let removed = sem.waiters.borrow_mut().remove(key);
                     drop(removed);
                     return Poll::Ready(Permit { sem, n: need });
@@ -436,18 +467,25 @@ impl<'a> Future for Acquire<'a> {
                 drop(old);
                 Poll::Pending
             }
+            State::Done => polled_after_completion(),
         }
     }
 }
 
+#[cold]
+#[inline(never)]
+fn polled_after_completion() -> ! {
+    panic!("eddy: a Semaphore Acquire future was polled after it completed")
+}
+
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
+        if let State::Waiting { key, need } = self.state {
             let (grant, waker) = self.sem.waiters.borrow_mut().remove(key);
             drop(waker);
             if grant == GRANTED {
                 // Handed permits but gone before taking them: pass them on.
-                self.sem.release(self.need);
+                self.sem.release(need);
             } else {
                 // Gone from the line: if it was the head, the next in line
                 // may fit in what the count holds.
@@ -460,8 +498,7 @@ impl Drop for Acquire<'_> {
 impl fmt::Debug for Acquire<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acquire")
-            .field("permits", &self.need)
-            .field("waiting", &self.key.is_some())
+            .field("waiting", &matches!(self.state, State::Waiting { .. }))
             .finish()
     }
 }

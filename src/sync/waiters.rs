@@ -85,11 +85,6 @@ impl WaitList {
         key
     }
 
-    /// How many units the first waiter asks for; `None` if nobody waits.
-    pub(crate) fn front_need(&self) -> Option<usize> {
-        (self.head != NIL).then(|| self.nodes[self.head].need)
-    }
-
     /// What the waiter was granted (`WAITING` if nothing yet).
     pub(crate) fn grant(&self, key: usize) -> Grant {
         self.nodes[key].grant
@@ -122,6 +117,34 @@ impl WaitList {
     /// by the caller once no borrow is held. `None` if nobody waits.
     pub(crate) fn grant_front(&mut self, grant: Grant) -> Option<Waker> {
         self.grant_at(self.head, grant)
+    }
+
+    /// Grants the first waiter `grant` if it asks for at most `available`
+    /// units; returns what it asked for and its waker (to be woken once no
+    /// borrow is held). `None` if nobody waits or the first asks for more.
+    pub(crate) fn grant_front_within(
+        &mut self,
+        grant: Grant,
+        available: usize,
+    ) -> Option<(usize, Option<Waker>)> {
+        debug_assert_ne!(grant, WAITING);
+        // `NIL` is never a key: `get_mut` finds nothing when nobody waits.
+        // One lookup for the head (this runs in every permit's drop).
+        let node = self.nodes.get_mut(self.head)?;
+        let need = node.need;
+        if need > available {
+            return None;
+        }
+        node.grant = grant;
+        let waker = node.waker.take();
+        let next = node.next;
+        self.head = next;
+        match next {
+            NIL => self.tail = NIL,
+            n => self.nodes[n].prev = NIL,
+        }
+        self.waiting -= 1;
+        Some((need, waker))
     }
 
     /// As [`grant_front`](Self::grant_front), for the waiter that came last.
@@ -196,14 +219,18 @@ mod tests {
     #[test]
     fn needs_ride_along() {
         let mut list = WaitList::default();
-        assert_eq!(list.front_need(), None);
+        assert!(list.grant_front_within(1, usize::MAX).is_none());
         let a = list.push_needing(noop(), 5);
         let b = list.push(noop());
-        assert_eq!(list.front_need(), Some(5));
-        assert!(list.grant_front(1).is_some());
-        assert_eq!(list.front_need(), Some(1));
-        assert_eq!(list.remove(b).0, WAITING);
-        assert_eq!(list.front_need(), None);
+        let c = list.push_needing(noop(), 2);
+        // The head asks for more than there is: nobody is granted.
+        assert!(list.grant_front_within(1, 4).is_none());
+        assert_eq!(list.grant(a), WAITING);
+        assert_eq!(list.grant_front_within(1, 5).map(|(n, _)| n), Some(5));
+        assert_eq!(list.grant_front_within(2, 1).map(|(n, _)| n), Some(1));
+        assert_eq!([a, b, c].map(|k| list.grant(k)), [1, 2, WAITING]);
+        assert_eq!(list.remove(c).0, WAITING);
+        assert!(list.grant_front_within(1, 100).is_none());
         assert_eq!(list.remove(a).0, 1);
     }
 
