@@ -3786,6 +3786,56 @@ fn oneshot_values_whose_drop_uses_a_oneshot() {
     });
 }
 
+#[test]
+fn oneshot_wakers_dropped_by_the_channel_may_use_it() {
+    watchdog(LIMIT, || {
+        // The receiver's waker, dropped by close(), sends on the channel:
+        // refused (the close came first), without a borrow panic.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let stash = Rc::new(RefCell::new(Some(tx)));
+        let refused = Rc::new(Cell::new(None));
+        let (st, r) = (stash.clone(), refused.clone());
+        let waker = hook_waker(
+            || {},
+            move || {
+                if let Some(tx) = st.borrow_mut().take() {
+                    r.set(Some(tx.send(5).is_err()));
+                }
+            },
+        );
+        assert!(poll_with(&mut rx, &waker).is_pending());
+        drop(waker);
+        rx.close();
+        assert_eq!(refused.get(), Some(true));
+        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+
+        // The sender's closed() waker, dropped by send(), looks at the
+        // receiver's side through is_closed on a second channel it holds,
+        // and drops that sender: the second receiver ends.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let (tx2, mut rx2) = oneshot::channel::<u32>();
+        let held = Rc::new(RefCell::new(Some(tx2)));
+        let h = held.clone();
+        let waker = hook_waker(
+            || {},
+            move || {
+                if let Some(tx2) = h.borrow_mut().take() {
+                    assert!(!tx2.is_closed());
+                }
+            },
+        );
+        let mut tx = tx;
+        assert!(
+            tx.poll_closed(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        drop(waker);
+        tx.send(1).unwrap();
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(rx2.try_recv(), Err(oneshot::TryRecvError::Closed));
+    });
+}
+
 // ---------------------------------------------------------------------------
 // A pipeline
 // ---------------------------------------------------------------------------

@@ -254,6 +254,20 @@ impl<T> Drop for Reserve<'_, T> {
 /// Room for one value in a channel, held by [`Sender::reserve`] or
 /// [`Sender::try_reserve`]: [`send`](Permit::send) fills it; dropped
 /// unused, it gives the room back (to the first waiting sender, if any).
+///
+/// ```
+/// use eddy::sync::mpsc;
+///
+/// eddy::block_on(async {
+///     let (a, mut rx_a) = mpsc::channel(1);
+///     let (b, mut rx_b) = mpsc::channel(1);
+///     // Send to both or to neither: reserve both first.
+///     let (pa, pb) = (a.reserve().await.unwrap(), b.reserve().await.unwrap());
+///     pa.send("to a");
+///     pb.send("to b");
+///     assert_eq!((rx_a.recv().await, rx_b.recv().await), (Some("to a"), Some("to b")));
+/// });
+/// ```
 #[must_use = "the reserved room is given back as soon as the permit is dropped"]
 pub struct Permit<'a, T> {
     chan: &'a Chan<T>,
@@ -300,6 +314,17 @@ impl<T> fmt::Debug for Permit<'_, T> {
 /// Room for several values, held by [`Sender::reserve_many`] or
 /// [`Sender::try_reserve_many`]: an iterator of [`Permit`]s, one per slot.
 /// Slots not taken out of it go back when it is dropped.
+///
+/// ```
+/// use eddy::sync::mpsc;
+///
+/// let (tx, mut rx) = mpsc::channel(4);
+/// let mut permits = tx.try_reserve_many(3).unwrap();
+/// permits.next().unwrap().send("only one used");
+/// drop(permits); // the other two slots go back
+/// assert_eq!(tx.capacity(), 3);
+/// assert_eq!(rx.try_recv(), Ok("only one used"));
+/// ```
 #[must_use = "the reserved room is given back as soon as the iterator is dropped"]
 pub struct PermitIterator<'a, T> {
     chan: &'a Chan<T>,
@@ -345,6 +370,22 @@ impl<T> fmt::Debug for PermitIterator<'_, T> {
 /// move into another task. [`send`](OwnedPermit::send) fills the room and
 /// gives the sender back; dropped unused, it gives the room back and drops
 /// the sender.
+///
+/// ```
+/// use eddy::sync::mpsc;
+///
+/// eddy::block_on(async {
+///     let (tx, mut rx) = mpsc::channel(1);
+///     let permit = tx.reserve_owned().await.unwrap();
+///     let task = eddy::spawn(async move {
+///         let tx = permit.send(1); // the room was ours: no wait
+///         tx.send(2).await.unwrap();
+///     });
+///     assert_eq!(rx.recv().await, Some(1));
+///     assert_eq!(rx.recv().await, Some(2));
+///     task.await.unwrap();
+/// });
+/// ```
 #[must_use = "the reserved room is given back as soon as the permit is dropped"]
 pub struct OwnedPermit<T> {
     /// `None` only once `send` or `release` took it.
