@@ -125,7 +125,10 @@ impl Semaphore {
     ///
     /// # Panics
     ///
-    /// If the count would go above [`Semaphore::MAX_PERMITS`] (as tokio).
+    /// If the count of free permits would go above
+    /// [`Semaphore::MAX_PERMITS`] (as tokio). Permits given back by a drop
+    /// never panic: they may take the count past the limit, by as many as
+    /// were held when `add_permits` filled it.
     ///
     /// ```
     /// use eddy::sync::Semaphore;
@@ -136,6 +139,9 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
     pub fn add_permits(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
         let total = self.permits.get().checked_add(n);
         match total {
             Some(total) if total <= Self::MAX_PERMITS => self.permits.set(total),
