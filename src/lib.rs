@@ -37,6 +37,7 @@ pub mod io;
 pub mod net;
 mod reactor;
 pub mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
