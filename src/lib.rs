@@ -35,6 +35,7 @@
 
 pub mod io;
 pub mod net;
+pub mod process;
 mod reactor;
 pub mod runtime;
 pub mod signal;
