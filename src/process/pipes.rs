@@ -37,10 +37,10 @@ pub struct ChildStdin {
 macro_rules! read_end {
     ($name:ident, $stream:literal, $field:literal) => {
         #[doc = concat!(
-                    "A child's standard ", $stream, ", from [`Child::", $field,
-                    "`](super::Child::", $field, "): [`AsyncRead`], ending when the child ",
-                    "closes it (usually as it exits)."
-                )]
+                            "A child's standard ", $stream, ", from [`Child::", $field,
+                            "`](super::Child::", $field, "): [`AsyncRead`], ending when the child ",
+                            "closes it (usually as it exits)."
+                        )]
         pub struct $name {
             pipe: Async<File>,
         }
