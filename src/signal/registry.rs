@@ -125,13 +125,27 @@ impl Globals {
     }
 
     /// Reads what the pipe holds (through a listener's duplicate), after
-    /// telling handlers that the next signal must write again.
-    pub(crate) fn read_pipe(&self, mut pipe: &UnixStream) -> io::Result<usize> {
+    /// telling handlers that the next signal must write again. Sets
+    /// `drained` if bytes came; a read shorter than the buffer emptied the
+    /// pipe, and is reported as `WouldBlock` so that the reactor clears
+    /// readiness now instead of after one more `read` (the next write is
+    /// a new edge).
+    pub(crate) fn read_pipe(&self, mut pipe: &UnixStream, drained: &mut bool) -> io::Result<()> {
         // Acquire: a handler that skipped its write because of the flag has
         // counted its delivery before; the caller reads the counters after.
         self.byte_pending.swap(false, Ordering::AcqRel);
         let mut buf = [0u8; 64];
-        io::Read::read(&mut pipe, &mut buf)
+        match io::Read::read(&mut pipe, &mut buf)? {
+            0 => Err(io::Error::other("eddy: the signal pipe was closed")),
+            n if n < buf.len() => {
+                *drained = true;
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            _ => {
+                *drained = true;
+                Ok(())
+            }
+        }
     }
 
     /// Adds a waiting listener; returns its key.

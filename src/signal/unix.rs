@@ -311,17 +311,17 @@ impl Signal {
             // Nothing new: drain what this runtime's reactor saw of the pipe.
             let me = self.waiter.as_ref().map(|(key, _)| *key);
             let pipe = self.pipe()?;
-            match pipe.poll_read_with(cx, |p| globals.read_pipe(p)) {
-                // The write end is never closed; should it be, say so once.
-                Poll::Ready(Ok(0)) => {
-                    return Poll::Ready(Err(io::Error::other("eddy: the signal pipe was closed")));
-                }
-                Poll::Ready(Ok(_)) => {
-                    globals.wake_all(me);
-                    continue;
-                }
+            let mut drained = false;
+            let read = pipe.poll_read_with(cx, |p| globals.read_pipe(p, &mut drained));
+            if drained {
+                // Bytes taken here may be the only news another runtime gets.
+                globals.wake_all(me);
+            }
+            match read {
+                Poll::Ready(Ok(())) => continue, // maybe more in the pipe
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                // The reactor keeps our waker for the next byte.
+                // Drained, or empty: the reactor keeps our waker for the next byte.
+                Poll::Pending if drained => continue,
                 Poll::Pending => {}
             }
             // Another runtime may drain a byte before this one's poller
