@@ -657,6 +657,27 @@ fn file_sync_set_len_metadata_clone_and_std() {
 }
 
 #[test]
+fn set_max_buf_size_caps_each_read_and_write() {
+    watchdog(LIMIT, || {
+        run(async {
+            let dir = TempDir::new("maxbuf");
+            let path = dir.join("f");
+            let mut file = File::create(&path).await.unwrap();
+            file.set_max_buf_size(10);
+            // A write takes at most 10 bytes at a time.
+            assert_eq!(file.write(&[1u8; 100]).await.unwrap(), 10);
+            file.write_all(&[2u8; 90]).await.unwrap();
+            file.flush().await.unwrap();
+            let mut file = File::open(&path).await.unwrap();
+            file.set_max_buf_size(10);
+            let mut buf = [0u8; 100];
+            assert_eq!(file.read(&mut buf).await.unwrap(), 10);
+            assert_eq!(&buf[..10], &[1u8; 10]);
+        });
+    });
+}
+
+#[test]
 fn set_max_buf_size_zero_panics() {
     let msg = catch(|| {
         let mut file = File::from_std(std::fs::File::open("/dev/null").unwrap());

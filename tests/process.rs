@@ -418,6 +418,37 @@ fn fifty_concurrent_children_are_all_reaped() {
     });
 }
 
+/// The threads of this process.
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+#[test]
+fn no_thread_per_child() {
+    const ENV: &str = "EDDY_PROCESS_TEST_CHILD";
+    in_child_process(ENV, "no_thread_per_child", LIMIT, || {
+        run(async {
+            let before = thread_count();
+            let mut children: Vec<_> = (0..20)
+                .map(|_| {
+                    Command::new("sleep")
+                        .arg("30")
+                        .kill_on_drop(true)
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            // All waited for at once, with no thread of their own.
+            let waits = futures::future::join_all(children.iter_mut().map(|c| c.wait()));
+            assert!(timeout(Duration::from_millis(20), waits).await.is_err());
+            assert_eq!(thread_count(), before);
+            for c in &mut children {
+                c.kill().await.unwrap();
+            }
+        });
+    });
+}
+
 #[test]
 fn a_dropped_running_child_with_kill_on_drop_is_killed_and_reaped() {
     watchdog(LIMIT, || {
