@@ -74,6 +74,10 @@ impl ReadDir {
     /// # Errors
     ///
     /// std's, for an entry that could not be read; the listing may go on.
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime.
     pub async fn next_entry(&mut self) -> io::Result<Option<DirEntry>> {
         poll_fn(|cx| self.poll_next_entry(cx)).await
     }
@@ -83,6 +87,10 @@ impl ReadDir {
     /// # Errors
     ///
     /// As `next_entry`.
+    ///
+    /// # Panics
+    ///
+    /// If it must read more entries outside a runtime.
     pub fn poll_next_entry(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<DirEntry>>> {
         loop {
             match &mut self.state {

@@ -254,6 +254,12 @@ impl File {
     /// position where this `File`'s reader left it (bytes read ahead are
     /// given back). The error of a buffered write still in flight is lost:
     /// flush first to see it.
+    ///
+    /// # Panics
+    ///
+    /// Never in practice: only if a pool thread still held the file after
+    /// its operation completed, which the pool rules out (it drops the
+    /// closure, and its reference, before it reports the result).
     pub async fn into_std(self) -> StdFile {
         let mut inner = self.inner.into_inner();
         inner.complete_inflight().await;

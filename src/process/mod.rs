@@ -226,8 +226,7 @@ impl Command {
             stdin: None,
             stdout: None,
             stderr: None,
-            running: Some(Running::watch(std_child)?),
-            status: None,
+            state: State::Running(Running::watch(std_child)?),
             kill_on_drop: self.kill_on_drop,
         };
         let pipes = (|| {
@@ -378,10 +377,14 @@ pub struct Child {
     pub stdout: Option<ChildStdout>,
     /// The child's stderr, if it was set to `Stdio::piped()`.
     pub stderr: Option<ChildStderr>,
-    /// `None` once reaped.
-    running: Option<Running>,
-    status: Option<ExitStatus>,
+    state: State,
     kill_on_drop: bool,
+}
+
+enum State {
+    Running(Running),
+    /// Reaped; the status is kept for later calls.
+    Exited(ExitStatus),
 }
 
 impl Child {
@@ -389,7 +392,10 @@ impl Child {
     /// `wait` or `try_wait` saw its exit; the number may then belong to
     /// another process).
     pub fn id(&self) -> Option<u32> {
-        self.running.as_ref().map(|r| r.child.id())
+        match &self.state {
+            State::Running(running) => Some(running.child.id()),
+            State::Exited(_) => None,
+        }
     }
 
     /// Waits for the child to exit and reaps it. Closes the child's stdin
@@ -406,12 +412,12 @@ impl Child {
     /// been dropped.
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
-        if let Some(status) = self.status {
-            return Ok(status);
-        }
-        let running = self.running.as_mut().expect("running until reaped");
-        let status = running.wait().await?;
-        self.reaped(status);
+        let status = match &mut self.state {
+            State::Exited(status) => return Ok(*status),
+            State::Running(running) => running.wait().await?,
+        };
+        // Deregisters the pidfd or the SIGCHLD listener.
+        self.state = State::Exited(status);
         Ok(status)
     }
 
@@ -435,21 +441,14 @@ impl Child {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
-        if let Some(status) = self.status {
-            return Ok(Some(status));
-        }
-        let running = self.running.as_mut().expect("running until reaped");
-        let status = running.try_wait()?;
+        let status = match &mut self.state {
+            State::Exited(status) => return Ok(Some(*status)),
+            State::Running(running) => running.try_wait()?,
+        };
         if let Some(status) = status {
-            self.reaped(status);
+            self.state = State::Exited(status);
         }
         Ok(status)
-    }
-
-    fn reaped(&mut self, status: ExitStatus) {
-        self.status = Some(status);
-        // Deregisters the pidfd or the SIGCHLD listener.
-        self.running = None;
     }
 
     /// Sends `SIGKILL` to the child, without waiting for it to exit
@@ -460,9 +459,9 @@ impl Child {
     ///
     /// The OS's error from `kill(2)`.
     pub fn start_kill(&mut self) -> io::Result<()> {
-        match &mut self.running {
-            Some(running) => running.child.kill(),
-            None => Ok(()),
+        match &mut self.state {
+            State::Running(running) => running.child.kill(),
+            State::Exited(_) => Ok(()),
         }
     }
 
@@ -545,9 +544,19 @@ impl Child {
     }
 }
 
+impl Child {
+    fn status(&self) -> Option<ExitStatus> {
+        match self.state {
+            State::Exited(status) => Some(status),
+            State::Running(_) => None,
+        }
+    }
+}
+
 impl Drop for Child {
     fn drop(&mut self) {
-        let Some(mut running) = self.running.take() else {
+        let placeholder = State::Exited(ExitStatus::default());
+        let State::Running(mut running) = std::mem::replace(&mut self.state, placeholder) else {
             return;
         };
         if self.kill_on_drop {
@@ -565,7 +574,7 @@ impl fmt::Debug for Child {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Child")
             .field("id", &self.id())
-            .field("status", &self.status)
+            .field("status", &self.status())
             .field("stdin", &self.stdin)
             .field("stdout", &self.stdout)
             .field("stderr", &self.stderr)
