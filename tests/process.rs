@@ -57,6 +57,21 @@ fn pid_state(pid: u32) -> PidState {
     }
 }
 
+/// Blocks until `pid` has exited, leaving it to be reaped (`WNOWAIT`);
+/// returns at once if it is no longer our child.
+fn wait_exit_without_reaping(pid: u32) {
+    // SAFETY: as in `pid_state`; without WNOHANG the call waits for the exit.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        );
+    }
+}
+
 /// Waits on eddy's timer (so the runtime's tasks run) until `pid` is in
 /// `state`. There is no event for "another task reaped it"; the
 /// watchdog bounds the wait.
@@ -499,9 +514,8 @@ fn a_child_dropped_outside_a_runtime_is_reaped_by_the_next_spawn() {
         let pid = child.id().unwrap();
         drop(child); // no runtime current: filed in the process-wide list
         drop(stdin);
-        while pid_state(pid) != PidState::Zombie {
-            std::thread::yield_now();
-        }
+        // Until it exits (or another test's spawn already reaped it).
+        wait_exit_without_reaping(pid);
         rt.block_on(async {
             Command::new("true").status().await.unwrap();
         });
@@ -522,9 +536,8 @@ fn an_orphan_left_when_its_runtime_is_dropped_is_reaped_later() {
         });
         drop(rt); // the task is cancelled: the child goes to the list
         drop(stdin);
-        while pid_state(pid) != PidState::Zombie {
-            std::thread::yield_now();
-        }
+        // Until it exits (or another test's spawn already reaped it).
+        wait_exit_without_reaping(pid);
         eddy::block_on(async {
             Command::new("true").status().await.unwrap();
         });
