@@ -645,6 +645,7 @@ fn file_sync_set_len_metadata_clone_and_std() {
             let std_file = file.try_into_std().unwrap();
             let mut file = File::from(std_file);
             file.read_exact(&mut one).await.unwrap();
+            assert_eq!(&one, b"a");
             // Reads take what the caller's buffer holds: nothing ahead.
             let mut file = File::from(file.try_into_std().unwrap());
             read_ahead(&mut file, 10, &mut one).await;
@@ -653,6 +654,53 @@ fn file_sync_set_len_metadata_clone_and_std() {
             let mut std_file = file.into_std().await;
             assert_eq!(std::io::Seek::stream_position(&mut std_file).unwrap(), 4);
         });
+    });
+}
+
+#[test]
+fn a_read_takes_what_was_asked_and_no_more() {
+    watchdog(LIMIT, || {
+        let dir = TempDir::new("ahead");
+        let path = dir.join("f");
+        let data = pattern(3 << 20, 3);
+        std::fs::write(&path, &data).unwrap();
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo reads a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let writer_path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            let mut w = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&writer_path)
+                .unwrap();
+            std::io::Write::write_all(&mut w, b"abcdefgh").unwrap();
+        });
+        run(async {
+            // A regular file: the position is where the reader is.
+            let mut file = File::open(&path).await.unwrap();
+            let mut chunk = vec![0u8; 1 << 20];
+            file.read_exact(&mut chunk).await.unwrap();
+            assert_same(&chunk, &data[..1 << 20], "first MiB");
+            assert_eq!(file.seek(SeekFrom::Current(0)).await.unwrap(), 1 << 20);
+            file.read_exact(&mut chunk).await.unwrap();
+            assert_same(&chunk, &data[1 << 20..2 << 20], "second MiB");
+            let mut std_file = file.into_std().await;
+            assert_eq!(
+                std::io::Seek::stream_position(&mut std_file).unwrap(),
+                2 << 20
+            );
+            // A FIFO: what a read did not ask for stays in the pipe.
+            let mut file = File::open(&fifo).await.unwrap();
+            let mut four = [0u8; 4];
+            file.read_exact(&mut four).await.unwrap();
+            assert_eq!(&four, b"abcd");
+            let mut std_file = file.into_std().await;
+            let mut rest = String::new();
+            std::io::Read::read_to_string(&mut std_file, &mut rest).unwrap();
+            assert_eq!(rest, "efgh");
+        });
+        writer.join().unwrap();
     });
 }
 
