@@ -9,6 +9,18 @@
 //! once, and writes them on the pool (so a write error surfaces at the
 //! next write, `flush` or `close`); a seek first takes back the bytes read
 //! ahead. Every operation first waits for the one in flight.
+//!
+//! The fast path (Linux): before it goes to the pool, an idle read tries
+//! `preadv2(RWF_NOWAIT)` on the loop's thread, straight into the caller's
+//! buffer. The kernel serves it only from the page cache and says `EAGAIN`
+//! rather than wait for a disk (or a page lock), so the loop still never
+//! waits for one; data already cached costs one syscall and one copy
+//! instead of two thread hand-offs and two copies. File systems that do
+//! not support it say so once (`EOPNOTSUPP`) and the file stops trying;
+//! `EDDY_NO_FAST_READS=1` turns it off (to test the pool path).
+//! So that a task reading a cached file in a loop cannot keep the loop to
+//! itself, after about 4 MiB read this way the next read takes the pool
+//! path, where the task waits like any other.
 
 use std::fmt;
 use std::fs::File as StdFile;
@@ -17,7 +29,7 @@ use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
@@ -28,6 +40,11 @@ use crate::task::blocking::{self, Blocking};
 
 /// The default most bytes one operation moves: 2 MiB, as tokio.
 const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
+
+/// How much the fast path reads before a read goes to the pool; each
+/// call also counts as `FAST_CALL_COST` bytes (a syscall's worth).
+const FAST_BUDGET: usize = 4 * 1024 * 1024;
+const FAST_CALL_COST: usize = 8 * 1024;
 
 /// An open file, for async code: `futures_io`'s [`AsyncRead`],
 /// [`AsyncWrite`] (vectored too) and [`AsyncSeek`], each operation run on
@@ -65,9 +82,12 @@ const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
 /// ```
 ///
 /// A read asks the OS for at most as many bytes as the caller's buffer
-/// holds (nothing is read ahead that a pipe or terminal would lose), so
-/// many small reads are many trips to the pool: wrap the file in a
-/// `BufReader` for those.
+/// holds (nothing is read ahead that a pipe or terminal would lose). On
+/// Linux, data already in the page cache is read on the loop's thread,
+/// straight into the caller's buffer, with `preadv2(RWF_NOWAIT)` (which
+/// fails rather than wait for a disk); what is not cached goes to the
+/// pool, and so does one read after every 4 MiB read that way, so that
+/// the reading task waits like any other now and then.
 pub struct File {
     std: Arc<StdFile>,
     /// Behind an (eddy, single-thread) lock for the `&self` methods that
@@ -83,6 +103,11 @@ struct Inner {
     last_write_err: Option<io::Error>,
     /// The position asked of the seek in flight, if one is.
     seeking: Option<SeekFrom>,
+    /// Reads try the page cache on the loop's thread first (see the
+    /// module doc); off once the file's file system refused it.
+    nowait: bool,
+    /// What the fast path read since the task last waited for the pool.
+    fast_spent: usize,
 }
 
 enum State {
@@ -154,6 +179,8 @@ impl File {
                 state: State::Idle(Some(Buf::default())),
                 last_write_err: None,
                 seeking: None,
+                nowait: fast_reads(),
+                fast_spent: 0,
             }),
             max_buf_size: DEFAULT_MAX_BUF_SIZE,
         }
@@ -398,11 +425,61 @@ impl AsyncRead for File {
                 return Poll::Ready(Ok(n));
             }
             let want = dst.len().min(me.max_buf_size);
+            if inner.nowait && inner.fast_spent < FAST_BUDGET {
+                match read_cached(&me.std, &mut dst[..want]) {
+                    Ok(n) => {
+                        inner.fast_spent += n + FAST_CALL_COST;
+                        inner.state = State::Idle(Some(buf));
+                        return Poll::Ready(Ok(n));
+                    }
+                    // Not all in the page cache: the pool reads it.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    // Not supported here (or an error the pool's std read
+                    // will report as std reports it).
+                    Err(_) => inner.nowait = false,
+                }
+            }
+            inner.fast_spent = 0;
             File::start(&me.std, inner, buf, move |std, buf| {
                 Operation::Read(buf.read_from(std, want))
             });
         }
     }
+}
+
+/// Whether reads try the page cache first: on Linux, unless
+/// `EDDY_NO_FAST_READS=1` asks for the pool path alone (to test it).
+fn fast_reads() -> bool {
+    static FAST: OnceLock<bool> = OnceLock::new();
+    *FAST.get_or_init(|| {
+        cfg!(target_os = "linux") && std::env::var_os("EDDY_NO_FAST_READS").is_none_or(|v| v != "1")
+    })
+}
+
+/// One read from the page cache only, at the file's position, straight
+/// into `dst`: `EAGAIN` where the data would have to come from a disk.
+#[cfg(target_os = "linux")]
+fn read_cached(file: &StdFile, dst: &mut [u8]) -> io::Result<usize> {
+    let iov = libc::iovec {
+        iov_base: dst.as_mut_ptr().cast(),
+        iov_len: dst.len(),
+    };
+    // SAFETY: one iovec, pointing into `dst`, which is valid for writes of
+    // `dst.len()` bytes for the whole call; the kernel writes at most that
+    // many there. The descriptor is the live file's own. Offset -1 means
+    // the file's position, which the call moves as read(2) would.
+    let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn read_cached(_file: &StdFile, _dst: &mut [u8]) -> io::Result<usize> {
+    Err(io::Error::from_raw_os_error(libc::EOPNOTSUPP))
 }
 
 impl File {
