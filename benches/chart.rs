@@ -4,13 +4,13 @@
 //!
 //! Run it after the benchmarks, in the same target directory (cargo runs
 //! bench targets in name order, so it cannot simply come last):
-//! `cargo bench --bench executor --bench memory --bench time --bench net --bench sync && cargo bench --bench chart`.
+//! `cargo bench --bench executor --bench memory --bench time --bench net --bench sync --bench os && cargo bench --bench chart`.
 //! It also prints each workload's two values (mean times in ns; bytes per
 //! task; CPU per round trip against the raw loop) and their ratio.
 //!
 //! A criterion group gives the ratio of the mean times of its `eddy` and
-//! `tokio` functions; `task_memory`, `tcp_echo_server_cpu` and
-//! `remote_wake_in_turn` come from the pairs those benchmarks record (bytes
+//! `tokio` functions; `task_memory`, `tcp_echo_server_cpu` and the
+//! `*_in_turn` workloads come from the pairs those benchmarks record (bytes
 //! per task; CPU per round trip, each against the raw mio loop; the median
 //! of eddy/tokio over rounds run in turn, against 1). A workload with no
 //! result yet is left out.
@@ -39,6 +39,12 @@ const WORKLOADS: &[(&str, &str, Option<f64>)] = &[
     // eddy's goal is 1.02x the raw loop where tokio measures 1.03x.
     ("tcp_echo_server_cpu", "server CPU", Some(1.02 / 1.03)),
     ("task_memory", "heap per task", Some(96.0 / 328.0)),
+    ("process_status", "wall time", Some(1.0)),
+    ("process_status_in_turn", "time, in turn", Some(1.0)),
+    ("file_read", "wall time", Some(1.0)),
+    ("file_read_in_turn", "time, in turn", Some(1.0)),
+    ("signal_round_trip", "time", Some(1.0)),
+    ("signal_round_trip_in_turn", "time, in turn", Some(1.0)),
 ];
 
 /// The point estimate of the mean in a criterion `estimates.json`.

@@ -26,17 +26,24 @@
 //! - [`net`] and [`io`]: sockets and [`io::Async`], woken by the reactor
 //!   (`reactor/`, whose `mio::Poll` call is in `reactor/mod.rs`);
 //! - [`sync`]: oneshot and mpsc channels, `Notify`, `Semaphore`, `Mutex`,
-//!   sharing one FIFO waiter list (`sync/waiters.rs`).
+//!   sharing one FIFO waiter list (`sync/waiters.rs`);
+//! - [`signal`], [`process`] and [`fs`]: signals, child processes and
+//!   files, built on the pieces above like any user code would be (a
+//!   self-pipe and pidfds through [`io::Async`], files on the blocking
+//!   pool of [`task::spawn_blocking`]).
 //!
 //! [`Waker`]: std::task::Waker
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod fs;
 pub mod io;
 pub mod net;
+pub mod process;
 mod reactor;
 pub mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;

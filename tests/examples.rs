@@ -6,7 +6,7 @@
 //! processes. A watchdog thread per child waits for its output to end; a
 //! child still running after the limit is killed and the test fails.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{OnceLock, mpsc};
@@ -56,6 +56,13 @@ struct Run {
 /// Runs the example `name`; fails the test if it does not exit with
 /// success within `LIMIT`.
 fn run(name: &str) -> Run {
+    run_signalled(name, None)
+}
+
+/// As `run`; with `Some((prefix, signal))`, sends `signal` to the example
+/// with `kill -<signal> <pid>` as soon as it prints a line starting with
+/// `prefix` (waiting on that line, not on a clock).
+fn run_signalled(name: &str, trigger: Option<(&str, &str)>) -> Run {
     build_examples();
     let path = profile_dir().join("examples").join(name);
     let start = Instant::now();
@@ -68,22 +75,39 @@ fn run(name: &str) -> Run {
     // Both pipes are read on threads, so a chatty child never blocks on a
     // full pipe; the channel says when both have ended (the child exited).
     let (tx, rx) = mpsc::channel();
-    for (pipe, is_err) in [
-        (
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            false,
-        ),
-        (Box::new(child.stderr.take().unwrap()), true),
-    ] {
-        let tx = tx.clone();
-        thread::spawn(move || {
-            let mut pipe = pipe;
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            let _ = tx.send((is_err, text));
-        });
-    }
-    drop(tx);
+    let pid = child.id().to_string();
+    let trigger = trigger.map(|(prefix, signal)| (prefix.to_string(), format!("-{signal}")));
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let out_tx = tx.clone();
+    thread::spawn(move || {
+        let mut text = String::new();
+        let mut trigger = trigger;
+        for line in stdout.lines() {
+            let Ok(line) = line else { break };
+            if trigger
+                .as_ref()
+                .is_some_and(|(prefix, _)| line.starts_with(prefix.as_str()))
+            {
+                let (_, signal) = trigger.take().unwrap();
+                let sent = Command::new("kill")
+                    .args([signal.as_str(), pid.as_str()])
+                    .status();
+                assert!(
+                    sent.is_ok_and(|s| s.success()),
+                    "kill {signal} {pid} failed"
+                );
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let _ = out_tx.send((false, text));
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = tx.send((true, text));
+    });
     let (mut stdout, mut stderr) = (None, None);
     while stdout.is_none() || stderr.is_none() {
         let left = LIMIT.saturating_sub(start.elapsed());
@@ -382,4 +406,74 @@ fn example_15_thread_per_core() {
     assert_eq!(spread.len() as u64, 2 * workers, "{}", run.stdout);
     let total: u64 = spread.iter().skip(1).step_by(2).sum();
     assert_eq!(total, 32, "{}", run.stdout);
+}
+
+#[test]
+fn example_14_subprocesses() {
+    let run = run("14_subprocesses");
+    assert_eq!(
+        run.last_line(),
+        format!(
+            "done: 4 commands ran at once (streamer exit 0, shouter exit 0, sleeper killed by \
+             signal 9, failer exit 3), {} ticks meanwhile",
+            numbers(run.last_line())[5]
+        )
+    );
+    for i in 1..=5 {
+        run.has_line(&format!("streamer: line {i}"));
+    }
+    run.has_line("shouter: answered \"hello! from! the! parent!\"")
+        .has_line("sleeper: still running after 200 ms; killing it");
+    // The ticks came while the streamer's lines did, not all after them.
+    let pos = |s: &str| run.stdout.find(s).unwrap();
+    assert!(pos("tick 2") < pos("streamer: line 5"), "{}", run.stdout);
+}
+
+/// The server is stopped by a signal sent right after it says it listens;
+/// every connection it accepted is served to the end, and it exits 0.
+fn graceful_shutdown(signal: &str, reason: &str) {
+    let run = run_signalled(
+        "16_graceful_shutdown",
+        Some(("server: listening on ", signal)),
+    );
+    let stopped = run.line_starting(&format!(
+        "server: {reason}: stopped accepting; waiting for "
+    ));
+    assert!(stopped.ends_with(" open connection(s)"), "{stopped}");
+    let accepted = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("server: connection ") && l.contains(" from "))
+        .count();
+    let finished = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("server: connection ") && l.ends_with(" bytes)"))
+        .count();
+    assert_eq!(accepted, finished, "{}", run.stdout);
+    let done = run.last_line();
+    assert!(
+        done.starts_with(&format!(
+            "done: shut down gracefully after {reason}: {accepted} connection(s) served to the end, "
+        )),
+        "{done}"
+    );
+    // Each client either talked to the end or was refused, never cut off.
+    for id in 0..3 {
+        let line = run.line_starting(&format!("client {id}: "));
+        assert!(
+            line.ends_with("all 10 messages echoed") || line.contains("was gone before serving me"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn example_16_graceful_shutdown_on_sigterm() {
+    graceful_shutdown("TERM", "SIGTERM");
+}
+
+#[test]
+fn example_16_graceful_shutdown_on_ctrl_c() {
+    graceful_shutdown("INT", "ctrl-c (SIGINT)");
 }

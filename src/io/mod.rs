@@ -115,6 +115,49 @@ impl<T: AsRawFd> Async<T> {
     }
 }
 
+impl<T: AsRawFd> Async<T> {
+    /// The polling form of [`read_with`](Async::read_with), for hand-written
+    /// futures and `poll_*` methods: runs `op` while the descriptor is
+    /// readable; on `WouldBlock` it clears readiness and leaves the waker
+    /// for the next edge.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use eddy::io::Async;
+    ///
+    /// eddy::block_on(async {
+    ///     let (a, mut b) = UnixStream::pair()?;
+    ///     let a = Async::new(a)?;
+    ///     b.write_all(b"hi")?;
+    ///     let mut buf = [0; 2];
+    ///     let n = poll_fn(|cx| a.poll_read_with(cx, |mut s| s.read(&mut buf))).await?;
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn poll_read_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.get_ref();
+        self.reg.poll_io(Direction::Read, cx, || op(io))
+    }
+
+    /// The polling form of [`write_with`](Async::write_with).
+    pub fn poll_write_with<R>(
+        &self,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let io = self.get_ref();
+        self.reg.poll_io(Direction::Write, cx, || op(io))
+    }
+}
+
 impl<T: AsRawFd> Drop for Async<T> {
     fn drop(&mut self) {
         if let Some(io) = &self.io {

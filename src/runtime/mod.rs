@@ -727,6 +727,13 @@ impl Builder {
     }
 }
 
+/// Whether a runtime is running on this thread (inside `block_on`, `turn`
+/// or a task): lets a module do at once what it would otherwise do at the
+/// first poll, or hand work to a task instead of panicking in a destructor.
+pub(crate) fn in_runtime() -> bool {
+    !context::current().is_null()
+}
+
 /// Schedules a woken task: the one hook from `task` into the runtime.
 #[inline]
 pub(crate) fn schedule(task: TaskRef) {

@@ -7,11 +7,13 @@
 //! through a small `Arc`'d slot, and the waiting task is woken through its
 //! ordinary waker (the remote queue, then an unpark if the loop sleeps).
 
+use std::any::Any;
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
+use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -44,41 +46,103 @@ where
 {
     let location = Location::caller();
     crate::runtime::with_current("spawn_blocking", |core| {
-        let slot = Arc::new(Mutex::new(Slot {
-            result: None,
-            waker: None,
-            lost: false,
-        }));
-        let job_slot = Fill(Arc::clone(&slot));
-        core.blocking.submit(Box::new(move || {
-            let result = catch_unwind(AssertUnwindSafe(f));
-            job_slot.fill(result);
-        }));
+        let done = submit(&core.blocking, f);
         core.spawn(
             async move {
-                let result = poll_fn(|cx| {
-                    let mut slot = lock(&slot);
-                    if let Some(result) = slot.result.take() {
-                        return Poll::Ready(result);
-                    }
-                    if slot.lost {
-                        return Poll::Ready(Err(Box::new(
-                            "eddy: spawn_blocking: the closure was dropped before it ran (no helper \
-                             thread could be started)",
-                        )));
-                    }
-                    if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                        slot.waker = Some(cx.waker().clone());
-                    }
-                    Poll::Pending
-                })
-                .await;
-                // A panic in `f` is resumed here, so the task ends with it.
-                result.unwrap_or_else(|payload| resume_unwind(payload))
+                match done.await {
+                    Ok(value) => value,
+                    // A panic in `f` is resumed here, so the task ends with it.
+                    Err(Failed::Panicked(payload)) => resume_unwind(payload),
+                    Err(Failed::Lost) => resume_unwind(Box::new(LOST)),
+                }
             },
             location,
         )
     })
+}
+
+const LOST: &str = "eddy: spawn_blocking: the closure was dropped before it ran (no helper \
+                    thread could be started)";
+
+/// Runs `f` on the current runtime's helper threads, without a task: the
+/// returned future gives its result. For eddy's own modules (`fs`), which
+/// await it inside their own futures. Panics outside a runtime, naming `what`.
+#[track_caller]
+pub(crate) fn run<F, T>(what: &str, f: F) -> Blocking<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    crate::runtime::with_current(what, |core| submit(&core.blocking, f))
+}
+
+fn submit<F, T>(pool: &BlockingPool, f: F) -> Blocking<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let slot = Arc::new(Mutex::new(Slot {
+        result: None,
+        waker: None,
+        lost: false,
+    }));
+    let job = Pending {
+        f,
+        slot: Fill(Arc::clone(&slot)),
+    };
+    pool.submit(Box::new(move || job.run()));
+    Blocking { slot }
+}
+
+/// A closure and the slot for its result. Its fields drop in order, so a
+/// job dropped unrun drops the closure (and what it captured) before the
+/// slot says "lost": whoever then sees the slot holds the only references
+/// left (`fs::File::into_std` counts on it). A job that runs consumes the
+/// closure before it fills the slot, for the same reason.
+struct Pending<F, T> {
+    f: F,
+    slot: Fill<T>,
+}
+
+impl<F: FnOnce() -> T, T> Pending<F, T> {
+    fn run(self) {
+        let Pending { f, slot } = self;
+        let result = catch_unwind(AssertUnwindSafe(f));
+        slot.fill(result);
+    }
+}
+
+/// Why a closure sent to the pool gave no value.
+pub(crate) enum Failed {
+    /// It panicked; the payload.
+    Panicked(Box<dyn Any + Send>),
+    /// It was dropped unrun: no helper thread could be started, or the
+    /// runtime was dropped first.
+    Lost,
+}
+
+/// The result of a closure running on the pool. Dropping it does not stop
+/// the closure; its result is then dropped on the pool's thread.
+pub(crate) struct Blocking<T> {
+    slot: Arc<Mutex<Slot<T>>>,
+}
+
+impl<T> Future for Blocking<T> {
+    type Output = Result<T, Failed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, Failed>> {
+        let mut slot = lock(&self.slot);
+        if let Some(result) = slot.result.take() {
+            return Poll::Ready(result.map_err(Failed::Panicked));
+        }
+        if slot.lost {
+            return Poll::Ready(Err(Failed::Lost));
+        }
+        if !slot.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            slot.waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
 }
 
 struct Slot<T> {
