@@ -11,9 +11,19 @@
 //!
 //! The list is plain data. The primitives keep it in a `RefCell` and never
 //! hold the borrow while a waker is cloned or woken or a value is dropped
-//! (all of which may run code that touches the same primitive).
+//! (all of which may run code that touches the same primitive). The free
+//! functions below do that dance once for everyone: [`poll_entry`] and
+//! [`leave`] for a waiting future, [`grant_and_wake`] for the primitive,
+//! and [`Wait`] is a whole waiting future for the simple cases.
+//!
+//! A waiter may carry a small tag saying what it waits for (`RwLock` tells
+//! readers from writers by it), so a primitive can decide by the front
+//! waiter's kind whom to grant.
 
-use std::task::Waker;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
@@ -26,6 +36,8 @@ pub(crate) const WAITING: Grant = 0;
 struct Node {
     waker: Option<Waker>,
     grant: Grant,
+    /// What the waiter waits for, as its primitive defines it.
+    tag: u8,
     prev: usize,
     next: usize,
 }
@@ -36,6 +48,9 @@ pub(crate) struct WaitList {
     tail: usize,
     /// Waiters still linked (not granted).
     waiting: usize,
+    /// A buffer for the wakers of one `grant_and_wake`, kept between calls
+    /// so that waking many waiters allocates nothing once warm.
+    spare: Vec<Waker>,
 }
 
 impl Default for WaitList {
@@ -45,6 +60,7 @@ impl Default for WaitList {
             head: NIL,
             tail: NIL,
             waiting: 0,
+            spare: Vec::new(),
         }
     }
 }
@@ -57,9 +73,15 @@ impl WaitList {
 
     /// Enqueues a waiter at the back; returns its key.
     pub(crate) fn push(&mut self, waker: Waker) -> usize {
+        self.push_tagged(waker, 0)
+    }
+
+    /// Enqueues a waiter carrying `tag` at the back; returns its key.
+    pub(crate) fn push_tagged(&mut self, waker: Waker, tag: u8) -> usize {
         let key = self.nodes.insert(Node {
             waker: Some(waker),
             grant: WAITING,
+            tag,
             prev: self.tail,
             next: NIL,
         });
@@ -70,6 +92,14 @@ impl WaitList {
         self.tail = key;
         self.waiting += 1;
         key
+    }
+
+    /// The tag of the first waiter still linked, if any.
+    pub(crate) fn front_tag(&self) -> Option<u8> {
+        match self.head {
+            NIL => None,
+            key => Some(self.nodes[key].tag),
+        }
     }
 
     /// What the waiter was granted (`WAITING` if nothing yet).
@@ -133,6 +163,135 @@ impl WaitList {
             n => self.nodes[n].prev = prev,
         }
         self.waiting -= 1;
+    }
+}
+
+/// For a future polled again while it has an entry: if the entry was
+/// granted, removes it and returns the grant; otherwise makes sure the entry
+/// holds the waker of this poll and returns `WAITING`. The waker is cloned
+/// and the old one dropped with no borrow held.
+pub(crate) fn poll_entry(list: &RefCell<WaitList>, key: usize, waker: &Waker) -> Grant {
+    let l = list.borrow();
+    let grant = l.grant(key);
+    if grant != WAITING {
+        drop(l);
+        // A granted entry's waker was taken when it was granted.
+        list.borrow_mut().remove(key);
+        return grant;
+    }
+    if l.will_wake(key, waker) {
+        return WAITING;
+    }
+    drop(l);
+    let waker = waker.clone();
+    let old = list.borrow_mut().set_waker(key, waker);
+    drop(old);
+    WAITING
+}
+
+/// Enqueues a waiter for `cx`'s task, carrying `tag`; returns its key.
+pub(crate) fn enqueue(list: &RefCell<WaitList>, cx: &Context<'_>, tag: u8) -> usize {
+    // Cloned before the borrow: a waker's clone is its owner's code.
+    let waker = cx.waker().clone();
+    list.borrow_mut().push_tagged(waker, tag)
+}
+
+/// Removes the entry of a future that gives up (dropped, or done another
+/// way) and returns what it had been granted: `WAITING` if nothing, in which
+/// case it simply left the line. The caller passes on anything else.
+pub(crate) fn leave(list: &RefCell<WaitList>, key: usize) -> Grant {
+    let (grant, waker) = list.borrow_mut().remove(key);
+    drop(waker);
+    grant
+}
+
+/// Lets `choose` grant waiters (it pushes their wakers onto the vector it
+/// is given), then wakes them once the list is no longer borrowed: every
+/// waker runs with the state already settled, and one that re-enters the
+/// primitive finds it consistent. Waiters that join while the wakers run
+/// are not granted by this call.
+pub(crate) fn grant_and_wake(
+    list: &RefCell<WaitList>,
+    choose: impl FnOnce(&mut WaitList, &mut Vec<Waker>),
+) {
+    let mut wakers = {
+        let mut l = list.borrow_mut();
+        let mut wakers = std::mem::take(&mut l.spare);
+        choose(&mut l, &mut wakers);
+        wakers
+    };
+    if wakers.is_empty() {
+        list.borrow_mut().spare = wakers;
+        return;
+    }
+    for waker in wakers.drain(..) {
+        waker.wake();
+    }
+    let mut l = list.borrow_mut();
+    if l.spare.capacity() < wakers.capacity() {
+        l.spare = wakers;
+    }
+}
+
+/// Grants every waiter linked now `grant` and wakes them.
+pub(crate) fn wake_all(list: &RefCell<WaitList>, grant: Grant) {
+    if list.borrow().is_empty() {
+        return;
+    }
+    grant_and_wake(list, |l, out| l.grant_all(grant, out));
+}
+
+/// A future that waits in `list` until granted, and gives the grant.
+/// Dropped while waiting it leaves the line; dropped after a grant it
+/// drops the grant, so it suits grants nobody needs to pass on (a wake of
+/// everyone). A primitive whose grants must be passed on calls
+/// [`Wait::cancel`] in its own drop first.
+pub(crate) struct Wait<'a> {
+    list: &'a RefCell<WaitList>,
+    tag: u8,
+    key: Option<usize>,
+}
+
+impl<'a> Wait<'a> {
+    pub(crate) fn new(list: &'a RefCell<WaitList>, tag: u8) -> Wait<'a> {
+        Wait {
+            list,
+            tag,
+            key: None,
+        }
+    }
+
+    /// Leaves the line if still in it. Returns what had been granted
+    /// (`WAITING` if nothing yet), or `None` if the future held no entry.
+    pub(crate) fn cancel(&mut self) -> Option<Grant> {
+        let key = self.key.take()?;
+        Some(leave(self.list, key))
+    }
+}
+
+impl Future for Wait<'_> {
+    type Output = Grant;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Grant> {
+        match self.key {
+            None => {
+                self.key = Some(enqueue(self.list, cx, self.tag));
+                Poll::Pending
+            }
+            Some(key) => match poll_entry(self.list, key, cx.waker()) {
+                WAITING => Poll::Pending,
+                grant => {
+                    self.key = None;
+                    Poll::Ready(grant)
+                }
+            },
+        }
+    }
+}
+
+impl Drop for Wait<'_> {
+    fn drop(&mut self) {
+        self.cancel();
     }
 }
 
