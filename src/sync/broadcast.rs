@@ -28,12 +28,19 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use super::ends::Ends;
-use super::waiters::{self, WAITING};
 
 struct Slot<T> {
     /// Receivers that have yet to read this value.
     rem: usize,
     value: Option<Rc<T>>,
+}
+
+/// A value read out of the ring.
+enum Read<T> {
+    /// By its last reader: the ring no longer holds it.
+    Last(Rc<T>),
+    /// Still kept for other receivers.
+    Shared(Rc<T>),
 }
 
 struct Shared<T> {
@@ -55,17 +62,28 @@ impl<T> Shared<T> {
         self.tail.get().saturating_sub(self.cap())
     }
 
-    /// One receiver fewer to read `pos`: if it was the last, the value
-    /// leaves the ring (returned, to be dropped or kept with no borrow
-    /// held); if not, an `Rc` of it comes back only when `share` asks.
-    fn release(&self, pos: u64, share: bool) -> Option<Rc<T>> {
+    /// One receiver fewer to read `pos`, which it reads: the last takes
+    /// the value out of the ring, the others get an `Rc` of it.
+    fn release(&self, pos: u64) -> Read<T> {
+        let mut ring = self.ring.borrow_mut();
+        let slot = &mut ring[(pos & self.mask) as usize];
+        slot.rem -= 1;
+        let value = if slot.rem == 0 {
+            slot.value.take().map(Read::Last)
+        } else {
+            slot.value.clone().map(Read::Shared)
+        };
+        value.expect("a kept value waits for every receiver alive at its send")
+    }
+
+    /// One receiver fewer to read `pos`, which it never will: the value,
+    /// if that was the last one, to be dropped with no borrow held.
+    fn skip(&self, pos: u64) -> Option<Rc<T>> {
         let mut ring = self.ring.borrow_mut();
         let slot = &mut ring[(pos & self.mask) as usize];
         slot.rem -= 1;
         if slot.rem == 0 {
             slot.value.take()
-        } else if share {
-            slot.value.clone()
         } else {
             None
         }
@@ -77,6 +95,7 @@ impl<T> Shared<T> {
             shared: Rc::clone(self),
             next: self.tail.get(),
             key: None,
+            parked: false,
             terminated: false,
         }
     }
@@ -325,8 +344,10 @@ pub struct Receiver<T> {
     shared: Rc<Shared<T>>,
     /// The position this receiver reads next.
     next: u64,
-    /// Our entry among waiting receivers, left by a pending poll.
+    /// Our entry among waiting receivers, kept from one wait to the next.
     key: Option<usize>,
+    /// A poll put the entry in the line, and no value came since.
+    parked: bool,
     /// The stream has ended (it returned `None`).
     terminated: bool,
 }
@@ -354,26 +375,29 @@ impl<T> Receiver<T> {
         T: Clone,
     {
         let sh = &*self.shared;
-        if self.next == sh.tail.get() {
+        let behind = sh.tail.get() - self.next;
+        if behind == 0 {
             return Err(if sh.ends.senders() == 0 {
                 TryRecvError::Closed
             } else {
                 TryRecvError::Empty
             });
         }
-        let oldest = sh.oldest();
-        if self.next < oldest {
-            let missed = oldest - self.next;
-            self.next = oldest;
+        if behind > sh.cap() {
+            let missed = behind - sh.cap();
+            self.next += missed;
             return Err(TryRecvError::Lagged(missed));
         }
         let pos = self.next;
         self.next += 1;
-        let value = sh.release(pos, true);
-        let value = value.expect("a kept value waits for every receiver alive at its send");
-        // The last reader holds the only `Rc` and takes the value itself
-        // (unless a `Clone` running further up this stack holds another).
-        Ok(Rc::try_unwrap(value).unwrap_or_else(|shared| T::clone(&shared)))
+        match sh.release(pos) {
+            // The last reader holds the only `Rc` and takes the value
+            // itself (unless a `Clone` running further up this stack
+            // holds another).
+            Read::Last(value) => Ok(Rc::try_unwrap(value).unwrap_or_else(|v| T::clone(&v))),
+            // Cloned with no borrow held.
+            Read::Shared(value) => Ok(T::clone(&value)),
+        }
     }
 
     /// Takes the next value if there is one now.
@@ -448,25 +472,24 @@ impl<T> Receiver<T> {
             Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
             Err(TryRecvError::Closed) => Err(RecvError::Closed),
             Err(TryRecvError::Empty) => {
-                let list = self.shared.ends.rx_waiters();
-                let waiting = match self.key {
-                    Some(key) => waiters::poll_entry(list, key, cx.waker()) == WAITING,
-                    None => false,
-                };
-                if !waiting {
-                    self.key = Some(waiters::enqueue(list, cx, 0));
-                }
+                self.shared.ends.park_receiver(&mut self.key, cx.waker());
+                self.parked = true;
                 return Poll::Pending;
             }
         };
-        self.stop_waiting();
+        // Usually woken, so out of the line already; if not, the entry
+        // stays linked and costs at most one spurious wake (cheaper than a
+        // look at the list on every value).
+        self.parked = false;
         Poll::Ready(result)
     }
 
+    /// Out of the line of waiting receivers (the entry is kept for the
+    /// next wait). Every waiter was woken: a grant needs no passing on.
     fn stop_waiting(&mut self) {
-        if let Some(key) = self.key.take() {
-            // Every waiter was woken: a grant needs no passing on.
-            waiters::leave(self.shared.ends.rx_waiters(), key);
+        if self.parked {
+            self.parked = false;
+            self.shared.ends.unpark_receiver(self.key);
         }
     }
 
@@ -489,18 +512,18 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.stop_waiting();
         let sh = &*self.shared;
-        // Uncounted first, so that a send from a destructor below does not
-        // count this receiver.
+        // Uncounted first, so that a send from a destructor below (the
+        // waker's, a value's) does not count this receiver.
         sh.ends.drop_receiver();
+        sh.ends.forget_receiver(self.key.take());
         // Values this receiver was counted for and never read: each read by
         // everyone else leaves the ring now, dropped with no borrow held.
         // Its drop may send, so the ring is looked at anew each time.
         let tail = sh.tail.get();
         for pos in self.next.max(sh.oldest())..tail {
             if pos >= sh.oldest() {
-                drop(sh.release(pos, false));
+                drop(sh.skip(pos));
             }
         }
     }
@@ -563,7 +586,7 @@ impl<T> Drop for Recv<'_, T> {
 impl<T> fmt::Debug for Recv<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("broadcast::Recv")
-            .field("waiting", &self.rx.key.is_some())
+            .field("waiting", &self.rx.parked)
             .finish()
     }
 }

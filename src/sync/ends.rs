@@ -5,6 +5,7 @@
 //! to leave (`closed()`).
 
 use std::cell::{Cell, RefCell};
+use std::task::Waker;
 
 use super::waiters::{self, Grant, Wait, WaitList};
 
@@ -14,7 +15,8 @@ const WOKEN: Grant = 1;
 pub(crate) struct Ends {
     senders: Cell<usize>,
     receivers: Cell<usize>,
-    /// Receivers waiting for a send, or for the last sender to leave.
+    /// Receivers waiting for a send, or for the last sender to leave. Each
+    /// receiver keeps its entry from one wait to the next (`waiters::park`).
     rx_waiters: RefCell<WaitList>,
     /// Senders in `closed()`, waiting for the last receiver to leave.
     closed_waiters: RefCell<WaitList>,
@@ -65,14 +67,28 @@ impl Ends {
         }
     }
 
-    /// The list receivers wait in.
-    pub(crate) fn rx_waiters(&self) -> &RefCell<WaitList> {
-        &self.rx_waiters
-    }
-
     /// Wakes every receiver waiting now (a send happened).
     pub(crate) fn wake_receivers(&self) {
-        waiters::wake_all(&self.rx_waiters, WOKEN);
+        waiters::wake_all_kept(&self.rx_waiters, WOKEN);
+    }
+
+    /// Waits (see `waiters::park`) as a receiver whose entry is `key`.
+    pub(crate) fn park_receiver(&self, key: &mut Option<usize>, waker: &Waker) {
+        waiters::park(&self.rx_waiters, key, waker);
+    }
+
+    /// Stops waiting as a receiver, keeping the entry.
+    pub(crate) fn unpark_receiver(&self, key: Option<usize>) {
+        if let Some(key) = key {
+            waiters::unpark(&self.rx_waiters, key);
+        }
+    }
+
+    /// A receiver going away gives its entry up.
+    pub(crate) fn forget_receiver(&self, key: Option<usize>) {
+        if let Some(key) = key {
+            waiters::leave(&self.rx_waiters, key);
+        }
     }
 
     /// Completes once no receiver is alive.

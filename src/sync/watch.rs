@@ -16,11 +16,13 @@
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::future::Future;
 use std::ops::Deref;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use super::ends::Ends;
-use super::waiters::Wait;
 
 struct Shared<T> {
     value: RefCell<T>,
@@ -35,6 +37,7 @@ impl<T> Shared<T> {
         Receiver {
             shared: Rc::clone(self),
             seen,
+            key: None,
         }
     }
 
@@ -300,6 +303,8 @@ pub struct Receiver<T> {
     shared: Rc<Shared<T>>,
     /// The version this receiver has seen.
     seen: u64,
+    /// Our entry among waiting receivers, kept from one wait to the next.
+    key: Option<usize>,
 }
 
 impl<T> Receiver<T> {
@@ -389,7 +394,7 @@ impl<T> Receiver<T> {
     /// });
     /// ```
     pub async fn changed(&mut self) -> Result<(), RecvError> {
-        changed(&self.shared, &mut self.seen).await
+        Changed::new(&self.shared, &mut self.seen, &mut self.key).await
     }
 
     /// Waits until `f` returns true for the current value, and returns that
@@ -411,7 +416,7 @@ impl<T> Receiver<T> {
         mut f: impl FnMut(&T) -> bool,
     ) -> Result<Ref<'_, T>, RecvError> {
         let shared = &*self.shared;
-        let seen = &mut self.seen;
+        let (seen, key) = (&mut self.seen, &mut self.key);
         let mut closed = false;
         loop {
             let version = shared.version.get();
@@ -426,24 +431,66 @@ impl<T> Receiver<T> {
             if closed {
                 return Err(RecvError(()));
             }
-            closed = changed(shared, seen).await.is_err();
+            closed = Changed::new(shared, seen, key).await.is_err();
         }
     }
 }
 
 /// `changed()`, on the parts of a receiver, so that `wait_for` can keep a
 /// borrow of the value while it marks versions seen.
-async fn changed<T>(shared: &Shared<T>, seen: &mut u64) -> Result<(), RecvError> {
-    loop {
-        let version = shared.version.get();
-        if *seen != version {
-            *seen = version;
-            return Ok(());
+struct Changed<'a, T> {
+    shared: &'a Shared<T>,
+    seen: &'a mut u64,
+    key: &'a mut Option<usize>,
+    /// This future put the receiver's entry in the line and has not
+    /// completed: dropped, it takes the entry out.
+    parked: bool,
+}
+
+impl<'a, T> Changed<'a, T> {
+    fn new(shared: &'a Shared<T>, seen: &'a mut u64, key: &'a mut Option<usize>) -> Self {
+        Changed {
+            shared,
+            seen,
+            key,
+            parked: false,
         }
-        if shared.ends.senders() == 0 {
-            return Err(RecvError(()));
+    }
+
+    fn stop_waiting(&mut self) {
+        if self.parked {
+            self.parked = false;
+            self.shared.ends.unpark_receiver(*self.key);
         }
-        Wait::new(shared.ends.rx_waiters(), 0).await;
+    }
+}
+
+impl<T> Future for Changed<'_, T> {
+    type Output = Result<(), RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let version = this.shared.version.get();
+        let result = if *this.seen != version {
+            *this.seen = version;
+            Ok(())
+        } else if this.shared.ends.senders() == 0 {
+            Err(RecvError(()))
+        } else {
+            this.shared.ends.park_receiver(this.key, cx.waker());
+            this.parked = true;
+            return Poll::Pending;
+        };
+        // Usually woken, so out of the line already; if not, the entry
+        // stays linked and costs at most one spurious wake.
+        this.parked = false;
+        Poll::Ready(result)
+    }
+}
+
+impl<T> Drop for Changed<'_, T> {
+    fn drop(&mut self) {
+        self.stop_waiting();
     }
 }
 
@@ -455,7 +502,10 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        // Uncounted first: the waker dropped next may send, and this
+        // receiver no longer listens.
         self.shared.ends.drop_receiver();
+        self.shared.ends.forget_receiver(self.key.take());
     }
 }
 
