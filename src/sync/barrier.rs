@@ -79,7 +79,22 @@ impl fmt::Debug for Barrier {
     }
 }
 
-/// The future of [`Barrier::wait`].
+/// The future of [`Barrier::wait`]. Dropped before its group is
+/// complete, it takes its arrival back.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::sync::Barrier;
+///
+/// eddy::block_on(async {
+///     let barrier = Barrier::new(2);
+///     // Alone, the wait gives up; its arrival no longer counts.
+///     let alone = eddy::time::timeout(Duration::from_millis(1), barrier.wait()).await;
+///     assert!(alone.is_err());
+///     let (a, b) = futures::join!(barrier.wait(), barrier.wait());
+///     assert!(a.is_leader() != b.is_leader());
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,
@@ -127,6 +142,15 @@ impl fmt::Debug for BarrierWait<'_> {
 }
 
 /// What [`Barrier::wait`] gives each task of a group.
+///
+/// ```
+/// use eddy::sync::Barrier;
+///
+/// eddy::block_on(async {
+///     let barrier = Barrier::new(1);
+///     assert!(barrier.wait().await.is_leader()); // a group of one leads itself
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BarrierWaitResult(bool);
 

@@ -17,8 +17,10 @@
 //! consistent. That costs one allocation per send, shared by all receivers.
 //!
 //! Receivers that find nothing new wait in one FIFO list; a send grants and
-//! wakes them all. A `recv` future dropped while waiting leaves the list and
-//! has taken nothing: no value is lost.
+//! wakes them all. Each receiver keeps its entry in the list, and its waker,
+//! for its whole life, so waiting again allocates nothing and clones no
+//! waker. A `recv` future dropped while waiting leaves the line and has
+//! taken nothing: no value is lost.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -129,6 +131,21 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 
 /// The sending side of a broadcast channel. `Clone`: the channel closes
 /// when the last sender is dropped.
+///
+/// ```
+/// use eddy::sync::broadcast;
+///
+/// eddy::block_on(async {
+///     let (tx, mut rx) = broadcast::channel(8);
+///     let tx2 = tx.clone(); // two senders, one channel
+///     tx.send("from one").unwrap();
+///     tx2.send("from two").unwrap();
+///     drop((tx, tx2));
+///     assert_eq!(rx.recv().await.unwrap(), "from one");
+///     assert_eq!(rx.recv().await.unwrap(), "from two");
+///     assert!(rx.recv().await.is_err()); // closed
+/// });
+/// ```
 pub struct Sender<T> {
     shared: Rc<Shared<T>>,
 }
@@ -563,7 +580,21 @@ impl<T> fmt::Debug for Receiver<T> {
     }
 }
 
-/// The future of [`Receiver::recv`].
+/// The future of [`Receiver::recv`]. Dropped while waiting, it took
+/// nothing: the next `recv` gets the value it would have.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::sync::broadcast;
+///
+/// eddy::block_on(async {
+///     let (tx, mut rx) = broadcast::channel(4);
+///     let timed_out = eddy::time::timeout(Duration::from_millis(1), rx.recv()).await;
+///     assert!(timed_out.is_err()); // the recv future was dropped
+///     tx.send(1).unwrap();
+///     assert_eq!(rx.recv().await, Ok(1));
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Recv<'a, T> {
     rx: &'a mut Receiver<T>,
@@ -592,6 +623,12 @@ impl<T> fmt::Debug for Recv<'_, T> {
 }
 
 /// [`Sender::send`] found no receiver: the value comes back.
+///
+/// ```
+/// let tx = eddy::sync::broadcast::Sender::new(1);
+/// let err = tx.send(String::from("hello")).unwrap_err();
+/// assert_eq!(err.0, "hello");
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
 
@@ -610,6 +647,24 @@ impl<T> fmt::Display for SendError<T> {
 impl<T> std::error::Error for SendError<T> {}
 
 /// Why [`Receiver::recv`] gave no value.
+///
+/// ```
+/// use eddy::sync::broadcast::{self, RecvError};
+///
+/// eddy::block_on(async {
+///     let (tx, mut rx) = broadcast::channel(1);
+///     tx.send(1).unwrap();
+///     tx.send(2).unwrap(); // pushes 1 out
+///     drop(tx);
+///     loop {
+///         match rx.recv().await {
+///             Ok(v) => assert_eq!(v, 2),
+///             Err(RecvError::Lagged(n)) => assert_eq!(n, 1),
+///             Err(RecvError::Closed) => break,
+///         }
+///     }
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecvError {
     /// Every sender is gone and every value was read.
@@ -631,6 +686,15 @@ impl fmt::Display for RecvError {
 impl std::error::Error for RecvError {}
 
 /// Why [`Receiver::try_recv`] gave no value.
+///
+/// ```
+/// use eddy::sync::broadcast::{self, TryRecvError};
+///
+/// let (tx, mut rx) = broadcast::channel::<u8>(4);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TryRecvError {
     /// Nothing new; senders remain.

@@ -310,6 +310,16 @@ impl<T: fmt::Debug> fmt::Debug for OnceCell<T> {
 }
 
 /// Why [`OnceCell::set`] did not set the value; the value comes back.
+///
+/// ```
+/// use eddy::sync::{OnceCell, SetError};
+///
+/// let cell = OnceCell::new_with(Some(1));
+/// match cell.set(2) {
+///     Err(SetError::AlreadyInitializedError(v)) => assert_eq!(v, 2),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum SetError<T> {
     /// The cell already holds a value.

@@ -291,7 +291,22 @@ impl Drop for Acquire<'_> {
     }
 }
 
-/// The future of [`RwLock::read`].
+/// The future of [`RwLock::read`]. Dropped while waiting, it leaves the
+/// queue; dropped after it was handed the lock, it gives it back.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::sync::RwLock;
+///
+/// eddy::block_on(async {
+///     let lock = RwLock::new(0);
+///     let writer = lock.write().await;
+///     let gave_up = eddy::time::timeout(Duration::from_millis(1), lock.read()).await;
+///     assert!(gave_up.is_err());
+///     drop(writer);
+///     assert_eq!(*lock.try_read().unwrap(), 0); // nobody left in the queue
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct ReadLock<'a, T> {
     lock: &'a RwLock<T>,
@@ -313,7 +328,23 @@ impl<T> fmt::Debug for ReadLock<'_, T> {
     }
 }
 
-/// The future of [`RwLock::write`].
+/// The future of [`RwLock::write`]. Dropped while waiting, it leaves the
+/// queue (readers queued behind it go in); dropped after it was handed the
+/// lock, it gives it back.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::sync::RwLock;
+///
+/// eddy::block_on(async {
+///     let lock = RwLock::new(0);
+///     let reader = lock.read().await;
+///     let gave_up = eddy::time::timeout(Duration::from_millis(1), lock.write()).await;
+///     assert!(gave_up.is_err());
+///     assert!(lock.try_read().is_ok()); // no writer waits any more
+///     drop(reader);
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct WriteLock<'a, T> {
     lock: &'a RwLock<T>,
@@ -348,6 +379,16 @@ impl Drop for Held<'_> {
 }
 
 /// Shared access to an [`RwLock`]'s value; released when dropped.
+///
+/// ```
+/// use eddy::sync::RwLock;
+///
+/// let lock = RwLock::new(vec![1, 2]);
+/// let guard = lock.try_read().unwrap();
+/// assert_eq!(guard.len(), 2);
+/// drop(guard);
+/// assert!(lock.try_write().is_ok());
+/// ```
 pub struct RwLockReadGuard<'a, T> {
     // Dropped first: the value is free before the lock is handed over.
     value: Ref<'a, T>,
@@ -369,6 +410,14 @@ impl<T: fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
 }
 
 /// Exclusive access to an [`RwLock`]'s value; released when dropped.
+///
+/// ```
+/// use eddy::sync::RwLock;
+///
+/// let lock = RwLock::new(vec![1]);
+/// lock.try_write().unwrap().push(2);
+/// assert_eq!(*lock.try_read().unwrap(), [1, 2]);
+/// ```
 pub struct RwLockWriteGuard<'a, T> {
     // Dropped first: the value is free before the lock is handed over.
     value: RefMut<'a, T>,
@@ -397,6 +446,15 @@ impl<T: fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
 
 /// [`RwLock::try_read`] or [`RwLock::try_write`] could not take the lock
 /// now: it is held the other way, or tasks wait for it.
+///
+/// ```
+/// use eddy::sync::RwLock;
+///
+/// let lock = RwLock::new(());
+/// let _w = lock.try_write().unwrap();
+/// let err = lock.try_read().unwrap_err();
+/// println!("{err}");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TryLockError(());
 

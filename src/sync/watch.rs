@@ -9,7 +9,8 @@
 //! or `mpsc` for those.
 //!
 //! Waiting receivers sit in one FIFO list; a send grants and wakes them
-//! all, so a version wakes each of them once. The value lives in a
+//! all, so a version wakes each of them once. As in `broadcast`, each
+//! receiver keeps its entry and waker from one wait to the next. The value lives in a
 //! `RefCell`: `borrow()` hands out a shared borrow, and a send needs the
 //! value free. A [`Ref`] kept across an `.await` while the sender sends is
 //! a bug that panics with a message saying so (tokio would block there).
@@ -86,6 +87,26 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
 
 /// The sending side of a watch channel. `Clone`: the channel closes when
 /// the last sender is dropped.
+///
+/// ```
+/// use eddy::sync::watch;
+///
+/// eddy::block_on(async {
+///     let (tx, mut rx) = watch::channel(0);
+///     let counter = eddy::spawn(async move {
+///         for _ in 0..3 {
+///             tx.send_modify(|n| *n += 1);
+///             eddy::task::yield_now().await;
+///         }
+///     }); // the sender drops with the task: the channel closes
+///     let mut last = 0;
+///     while rx.changed().await.is_ok() {
+///         last = *rx.borrow_and_update();
+///     }
+///     counter.await.unwrap();
+///     assert_eq!(last, 3);
+/// });
+/// ```
 pub struct Sender<T> {
     shared: Rc<Shared<T>>,
 }
@@ -520,6 +541,15 @@ impl<T: fmt::Debug> fmt::Debug for Receiver<T> {
 
 /// A borrow of a watch channel's value. Keep it short: a send while it is
 /// alive panics.
+///
+/// ```
+/// use eddy::sync::watch;
+///
+/// let (tx, rx) = watch::channel(String::from("v1"));
+/// let len = rx.borrow().len(); // borrowed and released in one go
+/// tx.send(String::from("v2")).unwrap();
+/// assert_eq!(len, 2);
+/// ```
 pub struct Ref<'a, T> {
     inner: std::cell::Ref<'a, T>,
     has_changed: bool,
@@ -557,6 +587,12 @@ impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
 }
 
 /// [`Sender::send`] found no receiver: the value comes back, not stored.
+///
+/// ```
+/// let tx = eddy::sync::watch::Sender::new(0);
+/// assert_eq!(tx.send(1).unwrap_err().0, 1);
+/// assert_eq!(*tx.borrow(), 0);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
 
@@ -575,6 +611,15 @@ impl<T> fmt::Display for SendError<T> {
 impl<T> std::error::Error for SendError<T> {}
 
 /// Every sender is gone (and, for `changed`, the last value was seen).
+///
+/// ```
+/// eddy::block_on(async {
+///     let (tx, mut rx) = eddy::sync::watch::channel(0);
+///     drop(tx);
+///     let err = rx.changed().await.unwrap_err();
+///     assert_eq!(err.to_string(), "every sender is gone");
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecvError(());
 

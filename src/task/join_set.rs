@@ -169,6 +169,10 @@ impl<T: 'static> JoinSet<T> {
 
     /// Waits for every task and returns their outputs in completion order;
     /// resumes the first panic, if any (use `join_next` to see each error).
+    ///
+    /// # Panics
+    ///
+    /// If a task panicked (with its payload), or was cancelled.
     pub async fn join_all(mut self) -> Vec<T> {
         let mut outputs = Vec::with_capacity(self.len());
         while let Some(result) = self.join_next().await {
