@@ -14,8 +14,7 @@
 //! Run: `cargo bench --bench net`.
 
 use std::io::{self, Read, Write};
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -26,7 +25,6 @@ use mio::{Events, Interest, Poll, Token};
 
 const CONNS: usize = 50;
 const ROUND_TRIPS: usize = 200_000;
-const MSG: usize = 64;
 
 /// What a server thread measured about itself.
 #[derive(Default, Clone, Copy)]
@@ -121,7 +119,7 @@ fn run(server: Server) -> (Duration, ServerStats) {
         }
     });
     pin_to_cpu(1);
-    let wall = client(addr).unwrap();
+    let wall = common::echo::client(addr, CONNS, ROUND_TRIPS).unwrap();
     (wall, server.join().unwrap())
 }
 
@@ -138,79 +136,6 @@ fn pin_to_cpu(cpu: usize) {
     }
 }
 
-/// The client: `CONNS` connections, each doing its share of the round trips.
-fn client(addr: SocketAddr) -> io::Result<Duration> {
-    struct Conn {
-        stream: TcpStream,
-        left: usize,
-        got: usize,
-        started: bool,
-    }
-    let start = Instant::now();
-    let mut poll = Poll::new()?;
-    let mut events = Events::with_capacity(256);
-    let mut conns = Vec::with_capacity(CONNS);
-    for i in 0..CONNS {
-        let mut stream = TcpStream::connect(addr)?;
-        poll.registry().register(
-            &mut stream,
-            Token(i),
-            Interest::READABLE | Interest::WRITABLE,
-        )?;
-        conns.push(Some(Conn {
-            stream,
-            left: ROUND_TRIPS / CONNS,
-            got: 0,
-            started: false,
-        }));
-    }
-    let msg = [7u8; MSG];
-    let mut buf = [0u8; 4096];
-    let mut open = CONNS;
-    while open > 0 {
-        poll.poll(&mut events, None)?;
-        for event in events.iter() {
-            let i = event.token().0;
-            let Some(conn) = conns[i].as_mut() else {
-                continue;
-            };
-            if event.is_writable() && !conn.started {
-                conn.stream.set_nodelay(true)?;
-                conn.stream.write_all(&msg)?;
-                conn.started = true;
-            }
-            if event.is_readable() {
-                loop {
-                    match conn.stream.read(&mut buf) {
-                        Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-                        Ok(n) => {
-                            conn.got += n;
-                            if conn.got == MSG {
-                                conn.got = 0;
-                                conn.left -= 1;
-                                if conn.left == 0 {
-                                    break;
-                                }
-                                conn.stream.write_all(&msg)?;
-                            }
-                            if n < buf.len() {
-                                break;
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) => return Err(e),
-                    }
-                }
-                if conn.left == 0 {
-                    conns[i] = None; // closes it
-                    open -= 1;
-                }
-            }
-        }
-    }
-    Ok(start.elapsed())
-}
-
 fn eddy_server(listener: std::net::TcpListener) -> io::Result<()> {
     let rt = eddy::Runtime::new()?;
     rt.block_on(async {
@@ -219,16 +144,7 @@ fn eddy_server(listener: std::net::TcpListener) -> io::Result<()> {
         for _ in 0..CONNS {
             let (stream, _) = listener.accept().await?;
             stream.set_nodelay(true)?;
-            conns.push(eddy::spawn(async move {
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = stream.read(&mut buf).await?;
-                    if n == 0 {
-                        return Ok::<(), io::Error>(());
-                    }
-                    stream.write_all(&buf[..n]).await?;
-                }
-            }));
+            conns.push(eddy::spawn(common::echo::eddy_echo(stream)));
         }
         for conn in conns {
             conn.await??;
@@ -238,7 +154,6 @@ fn eddy_server(listener: std::net::TcpListener) -> io::Result<()> {
 }
 
 fn tokio_server(listener: std::net::TcpListener) -> io::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -247,18 +162,9 @@ fn tokio_server(listener: std::net::TcpListener) -> io::Result<()> {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let mut conns = Vec::with_capacity(CONNS);
         for _ in 0..CONNS {
-            let (mut stream, _) = listener.accept().await?;
+            let (stream, _) = listener.accept().await?;
             stream.set_nodelay(true)?;
-            conns.push(tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = stream.read(&mut buf).await?;
-                    if n == 0 {
-                        return Ok::<(), io::Error>(());
-                    }
-                    stream.write_all(&buf[..n]).await?;
-                }
-            }));
+            conns.push(tokio::spawn(common::echo::tokio_echo(stream)));
         }
         for conn in conns {
             conn.await.unwrap()?;

@@ -236,20 +236,23 @@ fn semaphore(c: &mut Criterion) {
     g.finish();
 }
 
-/// `FANOUT` receiver tasks, each counting down `left` for every message it
-/// gets; the one that brings it to zero notifies the sender.
-macro_rules! fanout_body {
-    (eddy, $make_rx:expr, $next:ident, $value:ident => $read:expr) => {{
+/// The fan-out workload on one runtime: `FANOUT` receiver tasks, each
+/// counting down `left` for every message it gets (the one that brings it
+/// to zero notifies the sender), and a sender that waits for that after
+/// each of `FANOUT_MESSAGES` sends.
+macro_rules! fanout {
+    (eddy, $tx:expr, $next:ident) => {{
+        let tx = $tx;
         let left = Rc::new(std::cell::Cell::new(0));
         let done = Rc::new(eddy::sync::Notify::new());
         let tasks: Vec<_> = (0..FANOUT)
             .map(|_| {
                 let (left, done) = (left.clone(), done.clone());
-                let mut rx = $make_rx;
+                let mut rx = tx.subscribe();
                 eddy::spawn(async move {
                     let mut sum = 0;
-                    while let Some($value) = $next(&mut rx).await {
-                        sum += $read;
+                    while let Some(v) = $next(&mut rx).await {
+                        sum += v;
                         left.set(left.get() - 1);
                         if left.get() == 0 {
                             done.notify_one();
@@ -259,19 +262,28 @@ macro_rules! fanout_body {
                 })
             })
             .collect();
-        (left, done, tasks)
+        for i in 0..FANOUT_MESSAGES {
+            left.set(FANOUT);
+            tx.send(i).unwrap();
+            done.notified().await;
+        }
+        drop(tx);
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), FANOUT_SUM);
+        }
     }};
-    (tokio, $make_rx:expr, $next:ident, $value:ident => $read:expr) => {{
+    (tokio, $tx:expr, $next:ident) => {{
+        let tx = $tx;
         let left = Arc::new(AtomicUsize::new(0));
         let done = Arc::new(tokio::sync::Notify::new());
         let tasks: Vec<_> = (0..FANOUT)
             .map(|_| {
                 let (left, done) = (left.clone(), done.clone());
-                let mut rx = $make_rx;
+                let mut rx = tx.subscribe();
                 tokio::spawn(async move {
                     let mut sum = 0;
-                    while let Some($value) = $next(&mut rx).await {
-                        sum += $read;
+                    while let Some(v) = $next(&mut rx).await {
+                        sum += v;
                         if left.fetch_sub(1, Ordering::Relaxed) == 1 {
                             done.notify_one();
                         }
@@ -280,7 +292,31 @@ macro_rules! fanout_body {
                 })
             })
             .collect();
-        (left, done, tasks)
+        for i in 0..FANOUT_MESSAGES {
+            left.store(FANOUT, Ordering::Relaxed);
+            tx.send(i).unwrap();
+            done.notified().await;
+        }
+        drop(tx);
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), FANOUT_SUM);
+        }
+    }};
+}
+
+/// A criterion group of the fan-out workload, eddy beside tokio.
+macro_rules! fanout_group {
+    ($c:expr, $name:literal, $eddy_tx:expr, $eddy_next:ident, $tokio_tx:expr, $tokio_next:ident) => {{
+        let mut g = $c.benchmark_group($name);
+        let rt = eddy::Runtime::new().unwrap();
+        g.bench_function("eddy", |b| {
+            b.iter(|| rt.block_on(async { fanout!(eddy, $eddy_tx, $eddy_next) }))
+        });
+        let rt = tokio_rt();
+        g.bench_function("tokio", |b| {
+            b.iter(|| rt.block_on(async { fanout!(tokio, $tokio_tx, $tokio_next) }))
+        });
+        g.finish();
     }};
 }
 
@@ -293,44 +329,14 @@ fn broadcast(c: &mut Criterion) {
     async fn next_tokio(rx: &mut tokio::sync::broadcast::Receiver<usize>) -> Option<usize> {
         rx.recv().await.ok()
     }
-    let mut g = c.benchmark_group("broadcast");
-    let rt = eddy::Runtime::new().unwrap();
-    g.bench_function("eddy", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let tx = eddy::sync::broadcast::Sender::new(128);
-                let (left, done, tasks) = fanout_body!(eddy, tx.subscribe(), next_eddy, v => v);
-                for i in 0..FANOUT_MESSAGES {
-                    left.set(FANOUT);
-                    tx.send(i).unwrap();
-                    done.notified().await;
-                }
-                drop(tx);
-                for t in tasks {
-                    assert_eq!(t.await.unwrap(), FANOUT_SUM);
-                }
-            })
-        })
-    });
-    let rt = tokio_rt();
-    g.bench_function("tokio", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let tx = tokio::sync::broadcast::Sender::new(128);
-                let (left, done, tasks) = fanout_body!(tokio, tx.subscribe(), next_tokio, v => v);
-                for i in 0..FANOUT_MESSAGES {
-                    left.store(FANOUT, Ordering::Relaxed);
-                    tx.send(i).unwrap();
-                    done.notified().await;
-                }
-                drop(tx);
-                for t in tasks {
-                    assert_eq!(t.await.unwrap(), FANOUT_SUM);
-                }
-            })
-        })
-    });
-    g.finish();
+    fanout_group!(
+        c,
+        "broadcast",
+        eddy::sync::broadcast::Sender::new(128),
+        next_eddy,
+        tokio::sync::broadcast::Sender::new(128),
+        next_tokio
+    );
 }
 
 fn watch(c: &mut Criterion) {
@@ -342,44 +348,14 @@ fn watch(c: &mut Criterion) {
         rx.changed().await.ok()?;
         Some(*rx.borrow_and_update())
     }
-    let mut g = c.benchmark_group("watch");
-    let rt = eddy::Runtime::new().unwrap();
-    g.bench_function("eddy", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let tx = eddy::sync::watch::Sender::new(0);
-                let (left, done, tasks) = fanout_body!(eddy, tx.subscribe(), next_eddy, v => v);
-                for i in 0..FANOUT_MESSAGES {
-                    left.set(FANOUT);
-                    tx.send(i).unwrap();
-                    done.notified().await;
-                }
-                drop(tx);
-                for t in tasks {
-                    assert_eq!(t.await.unwrap(), FANOUT_SUM);
-                }
-            })
-        })
-    });
-    let rt = tokio_rt();
-    g.bench_function("tokio", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let tx = tokio::sync::watch::Sender::new(0);
-                let (left, done, tasks) = fanout_body!(tokio, tx.subscribe(), next_tokio, v => v);
-                for i in 0..FANOUT_MESSAGES {
-                    left.store(FANOUT, Ordering::Relaxed);
-                    tx.send(i).unwrap();
-                    done.notified().await;
-                }
-                drop(tx);
-                for t in tasks {
-                    assert_eq!(t.await.unwrap(), FANOUT_SUM);
-                }
-            })
-        })
-    });
-    g.finish();
+    fanout_group!(
+        c,
+        "watch",
+        eddy::sync::watch::Sender::new(0),
+        next_eddy,
+        tokio::sync::watch::Sender::new(0),
+        next_tokio
+    );
 }
 
 /// One write for nine reads, each held across a yield.

@@ -9,7 +9,10 @@
 //!
 //! What to watch: the "cleanup" lines. The slow operation prints its
 //! cleanup *before* the caller sees `Err(Elapsed)`: the timeout drops the
-//! inner future as it gives up. The aborted worker prints its cleanup
+//! inner future as it gives up. A timeout around a spawned task's
+//! `JoinHandle` is different: giving up on the handle leaves the task
+//! running, so the example aborts it on `Err`, which is what `wait_for`
+//! does for you in Python. The aborted worker prints its cleanup
 //! *before* `abort()` returns, because a task that is idle (waiting on a
 //! timer) is dropped on the spot; awaiting its handle afterwards gives a
 //! `JoinError` whose `is_cancelled()` is true. The fast operation finishes
@@ -109,7 +112,29 @@ fn main() {
             }
         }
 
-        // 3. A worker task that would run forever. It reports each step, so
+        // 3. A time limit on a *task*. `timeout(limit, handle)` gives up
+        //    waiting, but dropping a `JoinHandle` only detaches the task:
+        //    it would run on. `asyncio.wait_for` cancels what it waited
+        //    for; to do the same, wait on `&mut handle` and abort on `Err`.
+        let before = cleanups.get();
+        let mut task = eddy::spawn(slow_operation(
+            "task op",
+            Duration::from_secs(10),
+            cleanups.clone(),
+        ));
+        match timeout(limit, &mut task).await {
+            Ok(result) => println!("main: unexpected Ok({result:?})"),
+            Err(_) => {
+                task.abort();
+                let dropped = cleanups.get() > before;
+                println!("main: the task timed out; aborted it, cleaned up: {dropped}");
+                if dropped {
+                    timed_out += 1;
+                }
+            }
+        }
+
+        // 4. A worker task that would run forever. It reports each step, so
         //    main aborts it after three steps without guessing at timings.
         let (steps_tx, mut steps_rx) = mpsc::unbounded();
         let worker_cleanups = cleanups.clone();

@@ -124,8 +124,9 @@ fn main() -> io::Result<()> {
         let at = t
             .location
             .map_or("<debug mode off>".to_string(), |l| l.to_string());
+        let times = if t.polls == 1 { "time" } else { "times" };
         println!(
-            "  task {} spawned at {at}: {:?}, polled {} times",
+            "  task {} spawned at {at}: {:?}, polled {} {times}",
             t.id, t.state, t.polls
         );
     }

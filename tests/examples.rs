@@ -160,11 +160,14 @@ fn example_02_timeouts_and_cancellation() {
     let run = run("02_timeouts_and_cancellation");
     assert_eq!(
         run.last_line(),
-        "done: 1 finished in time, 1 timed out, 1 aborted and cleaned up"
+        "done: 1 finished in time, 2 timed out, 1 aborted and cleaned up"
     );
-    // The timed-out operation and the aborted worker both ran their
-    // destructors, and the worker's ran before `abort()` returned.
+    // The timed-out operation, the timed-out task (aborted on `Err`) and the
+    // aborted worker all ran their destructors, and the worker's ran before
+    // `abort()` returned.
     run.has_line("cleanup slow op: dropped before it finished")
+        .has_line("cleanup task op: dropped before it finished")
+        .has_line("main: the task timed out; aborted it, cleaned up: true")
         .has_line("main: abort() returned; worker cleaned up already: true");
 }
 
@@ -372,4 +375,29 @@ fn example_11_embedding() {
     for i in 1..=3 {
         run.has_line(&format!("host: got \"host message {i}\" on its own pipe"));
     }
+}
+
+#[test]
+fn example_15_thread_per_core() {
+    let run = run("15_thread_per_core");
+    run.has_line("done: 32 clients, 32 answers");
+    let listening = numbers(run.line_starting("server: "));
+    // "server: W of W workers listening on 127.0.0.1:PORT"
+    assert_eq!(listening[0], listening[1], "{}", run.stdout);
+    assert!(listening[0] >= 2, "{}", run.stdout);
+    // Every client got its own line back, upper-cased by the worker after
+    // the one that accepted it (a hand-off through `handles()`).
+    let workers = listening[0];
+    for id in 0..32 {
+        let line = run.line_starting(&format!("client {id}: "));
+        let prefix = format!("client {id}: HELLO FROM CLIENT {id} (accepted by worker ");
+        assert!(line.starts_with(&prefix), "{line}");
+        let n = numbers(&line[prefix.len()..]);
+        assert_eq!(n[1], (n[0] + 1) % workers, "{line}");
+    }
+    // "connections per worker: worker 0: A, worker 1: B, ..." adds up.
+    let spread = numbers(run.line_starting("connections per worker: "));
+    assert_eq!(spread.len() as u64, 2 * workers, "{}", run.stdout);
+    let total: u64 = spread.iter().skip(1).step_by(2).sum();
+    assert_eq!(total, 32, "{}", run.stdout);
 }

@@ -1140,3 +1140,235 @@ fn two_runtimes_on_one_thread_used_in_turn() {
         );
     });
 }
+
+// ---------------------------------------------------------------------------
+// Work made between drives (tokio's `no_extra_poll`)
+// ---------------------------------------------------------------------------
+
+/// A task woken between two drives (here through the remote queue: no
+/// runtime is current then) is polled by the next drive, even a `block_on`
+/// whose future is ready after one yield; and no drive polls it for nothing.
+#[test]
+fn a_wake_between_drives_is_taken_in_by_the_next_block_on() {
+    watchdog(LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let polls = Rc::new(Cell::new(0));
+        let (tx, mut rx) = futures::channel::mpsc::unbounded::<()>();
+        let counter = polls.clone();
+        rt.spawn(async move {
+            use futures::StreamExt;
+            loop {
+                counter.set(counter.get() + 1);
+                if rx.next().await.is_none() {
+                    return;
+                }
+            }
+        });
+        rt.block_on(yield_now());
+        assert_eq!(polls.get(), 1);
+        tx.unbounded_send(()).unwrap(); // between drives
+        rt.block_on(yield_now());
+        assert_eq!(polls.get(), 2, "the woken task was not polled");
+        rt.block_on(yield_now());
+        rt.block_on(async {});
+        assert_eq!(polls.get(), 2, "a drive polled a task nobody woke");
+        // The same with eddy's own channel and a `block_on` of a ready future.
+        let (etx, erx) = eddy::sync::oneshot::channel::<u32>();
+        let got = rt.spawn(erx);
+        rt.block_on(yield_now());
+        etx.send(9).unwrap();
+        rt.block_on(async {});
+        assert!(got.is_finished());
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Runtime::enter, name, shutdown_timeout, shutdown_background, park hooks
+// ---------------------------------------------------------------------------
+
+#[test]
+fn enter_makes_the_runtime_current_without_driving_it() {
+    watchdog(LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let (task, listener) = {
+            let _guard = rt.enter();
+            // What needs a current runtime works...
+            let listener = eddy::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let task = eddy::spawn(async { "ran" });
+            // ...but nothing runs until the loop does.
+            assert!(!task.is_finished());
+            (task, listener)
+        };
+        assert!(
+            catch(|| eddy::spawn(async {})).is_err(),
+            "current after the guard"
+        );
+        // block_on works inside the guard; tasks spawned under it run there.
+        let _guard = rt.enter();
+        assert_eq!(rt.block_on(task).unwrap(), "ran");
+        let addr = listener.local_addr().unwrap();
+        let accepted = rt.block_on(async move {
+            let client = eddy::spawn(async move { eddy::net::TcpStream::connect(addr).await });
+            let (_s, _) = listener.accept().await.unwrap();
+            client.await.unwrap().is_ok()
+        });
+        assert!(accepted);
+    });
+}
+
+#[test]
+fn enter_guards_nest_and_out_of_order_drop_panics() {
+    watchdog(LIMIT, || {
+        let a = Runtime::new().unwrap();
+        let b = Runtime::new().unwrap();
+        let ga = a.enter();
+        let on_b = {
+            let _gb = b.enter();
+            eddy::spawn(async { 2 })
+        };
+        let on_a = eddy::spawn(async { 1 }); // a is current again
+        drop(ga);
+        assert_eq!(a.block_on(on_a).unwrap(), 1);
+        assert_eq!(b.block_on(on_b).unwrap(), 2);
+        let ga = a.enter();
+        let gb = b.enter();
+        let err = catch(move || drop(ga)).unwrap_err();
+        assert!(err.contains("out of order"), "{err}");
+        // What each guard would restore is wrong now; `ga` restored
+        // "no runtime" as it went, which `gb` must not undo.
+        std::mem::forget(gb);
+        assert!(catch(|| eddy::spawn(async {})).is_err());
+    });
+}
+
+/// A task spawned under `enter` between turns makes a host's fd readable.
+#[test]
+fn spawn_under_enter_between_turns_makes_the_fd_readable() {
+    use std::os::fd::AsRawFd;
+    watchdog(LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let fd = rt.as_raw_fd();
+        let readable = |ms| {
+            let mut p = libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the call.
+            unsafe { libc::poll(&mut p, 1, ms) == 1 }
+        };
+        rt.turn(Some(Duration::ZERO));
+        assert!(!readable(0));
+        let task = {
+            let _guard = rt.enter();
+            eddy::spawn(async { 3 })
+        };
+        assert!(readable(1000), "a task is ready but the fd is quiet");
+        assert_eq!(rt.turn(Some(Duration::ZERO)), 1);
+        assert_eq!(rt.block_on(task).unwrap(), 3);
+    });
+}
+
+#[test]
+fn builder_name_is_given_back_and_shown() {
+    watchdog(LIMIT, || {
+        let rt = Builder::new().name("ingest").build().unwrap();
+        assert_eq!(rt.name(), Some("ingest"));
+        assert!(format!("{rt:?}").contains("ingest"));
+        // Its blocking threads carry the name.
+        let name = rt.block_on(async {
+            eddy::task::spawn_blocking(|| thread::current().name().map(str::to_string))
+                .await
+                .unwrap()
+        });
+        assert_eq!(name.as_deref(), Some("ingest-blocking"));
+        assert_eq!(Runtime::new().unwrap().name(), None);
+    });
+}
+
+#[test]
+fn park_hooks_run_around_each_park() {
+    watchdog(LIMIT, || {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (l1, l2) = (log.clone(), log.clone());
+        let rt = Builder::new()
+            .on_thread_park(move || l1.lock().unwrap().push("park"))
+            .on_thread_unpark(move || l2.lock().unwrap().push("unpark"))
+            .build()
+            .unwrap();
+        // Busy work does not park.
+        rt.block_on(async {
+            for _ in 0..100 {
+                yield_now().await;
+            }
+        });
+        assert!(log.lock().unwrap().is_empty(), "{:?}", log.lock().unwrap());
+        rt.block_on(eddy::time::sleep(Duration::from_millis(5)));
+        let log = log.lock().unwrap();
+        assert!(!log.is_empty());
+        assert_eq!(log.len() % 2, 0);
+        for pair in log.chunks(2) {
+            assert_eq!(pair, ["park", "unpark"]);
+        }
+        assert_eq!(rt.metrics().parks as usize, log.len() / 2);
+    });
+}
+
+#[test]
+fn shutdown_timeout_waits_for_blocking_threads_and_background_does_not() {
+    watchdog(LIMIT, || {
+        // A closure still running: shutdown_timeout waits for it.
+        let rt = Runtime::new().unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let (started_tx, started_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let flag = done.clone();
+        rt.block_on(async move {
+            drop(eddy::task::spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                flag.store(true, Ordering::SeqCst);
+            }));
+        });
+        started_rx.recv().unwrap();
+        let releaser = thread::spawn(move || {
+            // Let the closure finish a little after shutdown began waiting.
+            thread::sleep(Duration::from_millis(20));
+            go_tx.send(()).unwrap();
+        });
+        rt.shutdown_timeout(Duration::from_secs(5));
+        assert!(
+            done.load(Ordering::SeqCst),
+            "returned before the closure finished"
+        );
+        releaser.join().unwrap();
+
+        // A closure that never finishes in time: the wait ends at the timeout.
+        let rt = Runtime::new().unwrap();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = mpsc::channel();
+        rt.block_on(async move {
+            drop(eddy::task::spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                let _ = go_rx.recv();
+            }));
+        });
+        started_rx.recv().unwrap();
+        let start = std::time::Instant::now();
+        rt.shutdown_timeout(Duration::from_millis(50));
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_millis(50) && waited < Duration::from_secs(5));
+
+        // shutdown_background returns at once, cancelling tasks.
+        let rt = Runtime::new().unwrap();
+        let dropped = Rc::new(Cell::new(false));
+        let flag = SetOnDrop(dropped.clone());
+        rt.spawn(async move {
+            let _flag = flag;
+            std::future::pending::<()>().await
+        });
+        rt.shutdown_background();
+        assert!(dropped.get());
+        drop(go_tx); // lets the second closure end
+    });
+}

@@ -16,6 +16,7 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use common::*;
 use eddy::sync::mpsc::{self, SendError, TryRecvError, TrySendError};
@@ -239,6 +240,159 @@ fn oneshot_recv_error_is_an_error() {
         assert!(format!("{e:?}").contains("RecvError"));
         let boxed: Box<dyn std::error::Error> = Box::new(e);
         assert_eq!(boxed.to_string(), e.to_string());
+    });
+}
+
+#[test]
+fn oneshot_close_while_the_sender_lives_ends_the_receiver_at_once() {
+    watchdog(LIMIT, || {
+        // Regression: awaiting a closed receiver used to wait until the
+        // sender went away (tokio's `explicit_close_poll`).
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let (count, waker) = counting_waker();
+        assert!(poll_with(&mut rx, &waker).is_pending());
+        rx.close();
+        assert_eq!(
+            poll_with(&mut rx, &waker),
+            Poll::Ready(Err(oneshot::RecvError))
+        );
+        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+        assert!(tx.is_closed());
+        assert_eq!(tx.send(1), Err(1));
+        assert_eq!(count.count(), 0);
+
+        eddy::block_on(async {
+            // Closed before the first poll, the sender still alive.
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            rx.close();
+            assert_eq!((&mut rx).await, Err(oneshot::RecvError));
+            drop(tx);
+
+            // A value sent before close() is still received, by await too.
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            tx.send(7).unwrap();
+            rx.close();
+            assert_eq!(rx.await, Ok(7));
+        });
+    });
+}
+
+#[test]
+fn oneshot_receiver_is_terminated_once_it_gave_its_outcome() {
+    fn fused<F: futures::future::FusedFuture>(f: &F) -> bool {
+        f.is_terminated()
+    }
+    watchdog(LIMIT, || {
+        // tokio's examples: a value, and a dropped sender.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let (count, waker) = counting_waker();
+        assert!(!rx.is_terminated());
+        assert!(poll_with(&mut rx, &waker).is_pending());
+        assert!(!rx.is_terminated());
+        tx.send(0).unwrap();
+        assert!(!rx.is_terminated(), "sent is not received");
+        assert_eq!(poll_with(&mut rx, &waker), Poll::Ready(Ok(0)));
+        assert!(rx.is_terminated() && fused(&rx));
+        // Polled again: an error (tokio panics), and no waker is kept.
+        assert_eq!(
+            poll_with(&mut rx, &waker),
+            Poll::Ready(Err(oneshot::RecvError))
+        );
+        drop(waker);
+        assert!(released(&count));
+
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        drop(tx);
+        assert!(!rx.is_terminated(), "not before it is polled");
+        assert_eq!(
+            poll_with(&mut rx, futures::task::noop_waker_ref()),
+            Poll::Ready(Err(oneshot::RecvError))
+        );
+        assert!(rx.is_terminated());
+
+        // try_recv: Empty leaves it live; the value, or Closed, ends it.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Empty));
+        assert!(!rx.is_terminated());
+        tx.send(1).unwrap();
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert!(rx.is_terminated());
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        drop(tx);
+        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+        assert!(rx.is_terminated());
+
+        // select! takes it without .fuse(), and skips it once done.
+        eddy::block_on(async {
+            let (tx, mut rx) = oneshot::channel::<u32>();
+            let (_tx2, mut never) = oneshot::channel::<u32>();
+            tx.send(5).unwrap();
+            let mut got = Vec::new();
+            for _ in 0..2 {
+                futures::select! {
+                    v = rx => got.push(v.unwrap()),
+                    _ = never => unreachable!(),
+                    default => got.push(0),
+                }
+            }
+            assert_eq!(got, vec![5, 0]);
+            assert!(rx.is_terminated() && !never.is_terminated());
+        });
+    });
+}
+
+#[test]
+fn oneshot_receiver_is_empty_until_a_value_waits() {
+    watchdog(LIMIT, || {
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        assert!(rx.is_empty());
+        tx.send(0).unwrap();
+        assert!(!rx.is_empty());
+        rx.close();
+        assert!(!rx.is_empty(), "a value sent before close still waits");
+        assert_eq!(
+            poll_with(&mut rx, futures::task::noop_waker_ref()),
+            Poll::Ready(Ok(0))
+        );
+        assert!(rx.is_empty());
+
+        // The sender dropped: empty, though polling gives an error.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        drop(tx);
+        assert!(rx.is_empty());
+        assert!(rx.try_recv().is_err());
+        assert!(rx.is_empty());
+
+        // Closed before a value: empty.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        rx.close();
+        assert!(tx.send(1).is_err());
+        assert!(rx.is_empty());
+    });
+}
+
+#[test]
+fn oneshot_sender_poll_closed_and_is_closed_follow_tokio() {
+    watchdog(LIMIT, || {
+        let (mut tx, mut rx) = oneshot::channel::<u32>();
+        let (old_count, old) = counting_waker();
+        let (new_count, new) = counting_waker();
+        assert!(!tx.is_closed());
+        assert!(tx.poll_closed(&mut Context::from_waker(&old)).is_pending());
+        assert!(tx.poll_closed(&mut Context::from_waker(&new)).is_pending());
+        // close() counts as closed, as dropping does; only the latest
+        // waker is woken.
+        rx.close();
+        assert_eq!((old_count.count(), new_count.count()), (0, 1));
+        assert!(tx.is_closed());
+        assert_eq!(
+            tx.poll_closed(&mut Context::from_waker(&new)),
+            Poll::Ready(())
+        );
+        assert_eq!(tx.closed().now_or_never(), Some(()));
+        // A send after the close fails; the receiver ends with Closed.
+        assert_eq!(tx.send(3), Err(3));
+        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
     });
 }
 
@@ -671,6 +825,619 @@ fn mpsc_receiver_close_fails_sends_and_keeps_queued_values() {
     });
 }
 
+/// Polls a boxed future once with `waker`.
+fn poll_boxed<F: Future + ?Sized>(fut: &mut Pin<Box<F>>, waker: &Waker) -> Poll<F::Output> {
+    fut.as_mut().poll(&mut Context::from_waker(waker))
+}
+
+#[test]
+fn mpsc_reserve_holds_room_until_the_permit_sends_or_drops() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            // tokio's capacity example.
+            let (tx, mut rx) = mpsc::channel::<()>(5);
+            assert_eq!((tx.capacity(), rx.capacity()), (5, 5));
+            let permit = tx.reserve().await.unwrap();
+            assert_eq!(rx.capacity(), 4);
+            assert_eq!(rx.len(), 0);
+            permit.send(());
+            assert_eq!(rx.len(), 1);
+            rx.recv().await.unwrap();
+            assert_eq!(rx.capacity(), 5);
+            tx.send(()).await.unwrap();
+            assert_eq!(rx.capacity(), 4);
+            rx.recv().await.unwrap();
+            assert_eq!(rx.max_capacity(), 5);
+
+            // The held slot is nobody else's; dropped, it comes back.
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            let permit = tx.try_reserve().unwrap();
+            assert!(matches!(tx.try_send(1), Err(TrySendError::Full(1))));
+            assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Full(()));
+            assert!(tx.reserve().now_or_never().is_none());
+            drop(permit);
+            assert_eq!(tx.capacity(), 1);
+            let permit = tx.reserve().await.unwrap();
+            permit.send(7);
+            assert_eq!(rx.recv().await, Some(7));
+
+            // Closed: reservations fail.
+            rx.close();
+            assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Closed(()));
+            assert_eq!(tx.reserve().await.unwrap_err(), SendError(()));
+            drop(rx);
+            assert_eq!(tx.reserve().await.unwrap_err(), SendError(()));
+
+            // A reservation waits for room, and gets it from a receive.
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            tx.try_send(0).unwrap();
+            let tx = Rc::new(tx);
+            let t = tx.clone();
+            let reserver = eddy::spawn(async move {
+                let permit = t.reserve().await.unwrap();
+                permit.send(1);
+            });
+            yields(2).await;
+            assert!(!reserver.is_finished());
+            assert_eq!(rx.recv().await, Some(0));
+            reserver.await.unwrap();
+            assert_eq!(rx.recv().await, Some(1));
+        });
+    });
+}
+
+#[test]
+fn mpsc_reservations_and_sends_share_one_fifo_line() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<&'static str>(2);
+            tx.try_send("x0").unwrap();
+            tx.try_send("x1").unwrap();
+            let tx = Rc::new(tx);
+            let mut tasks = Vec::new();
+            let t = tx.clone();
+            tasks.push(eddy::spawn(async move { t.send("a").await.unwrap() }));
+            yield_now().await;
+            let t = tx.clone();
+            tasks.push(eddy::spawn(async move {
+                let permit = t.reserve().await.unwrap();
+                yield_now().await; // holds the room across an await
+                permit.send("b");
+            }));
+            yield_now().await;
+            let t = tx.clone();
+            tasks.push(eddy::spawn(async move {
+                let permits = t.reserve_many(2).await.unwrap();
+                for (p, v) in permits.zip(["c1", "c2"]) {
+                    p.send(v);
+                }
+            }));
+            yield_now().await;
+            let t = tx.clone();
+            tasks.push(eddy::spawn(async move { t.send("d").await.unwrap() }));
+            yield_now().await;
+            // Late-comers do not barge in.
+            assert!(matches!(tx.try_send("late"), Err(TrySendError::Full(_))));
+            assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Full(()));
+            assert_eq!(tx.capacity(), 0);
+
+            let mut got = Vec::new();
+            while got.len() < 7 {
+                got.push(rx.recv().await.unwrap());
+                // The two-slot request at the head holds `d` back while
+                // only one slot is free.
+                if got.len() == 4 {
+                    assert_eq!(rx.len(), 0);
+                }
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(got, ["x0", "x1", "a", "b", "c1", "c2", "d"]);
+        });
+    });
+}
+
+#[test]
+fn mpsc_reserve_many_and_try_reserve_many() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(4);
+            // More than the bound: refused at once (as tokio).
+            assert_eq!(tx.reserve_many(5).await.unwrap_err(), SendError(()));
+            assert_eq!(tx.try_reserve_many(5).unwrap_err(), TrySendError::Full(()));
+            // None: an empty iterator, even while senders wait.
+            let none = tx.try_reserve_many(0).unwrap();
+            assert_eq!(none.len(), 0);
+            drop(none);
+
+            let mut permits = tx.reserve_many(3).await.unwrap();
+            assert_eq!(permits.len(), 3);
+            assert_eq!(permits.size_hint(), (3, Some(3)));
+            assert_eq!(tx.capacity(), 1);
+            assert_eq!(tx.try_reserve_many(2).unwrap_err(), TrySendError::Full(()));
+            permits.next().unwrap().send(10);
+            let held = permits.next().unwrap();
+            assert_eq!(permits.len(), 1);
+            // The iterator dropped with one left: that slot goes back; the
+            // permit taken out of it still holds its own.
+            drop(permits);
+            assert_eq!(tx.capacity(), 2);
+            drop(held);
+            assert_eq!(tx.capacity(), 3);
+            assert_eq!(rx.recv().await, Some(10));
+
+            // Fused: once empty, always empty.
+            let mut two = tx.try_reserve_many(2).unwrap();
+            assert!(two.next().is_some() && two.next().is_some());
+            assert!(two.next().is_none() && two.next().is_none());
+            assert_eq!(tx.capacity(), 4, "spent permits dropped unused");
+
+            // Waits until all its room is free at once.
+            tx.try_send(1).unwrap();
+            tx.try_send(2).unwrap();
+            let mut many = Box::pin(tx.reserve_many(4));
+            let (count, waker) = counting_waker();
+            assert!(poll_boxed(&mut many, &waker).is_pending());
+            assert_eq!(rx.recv().await, Some(1));
+            assert_eq!(count.count(), 0, "woken with half its room");
+            assert_eq!(rx.recv().await, Some(2));
+            assert_eq!(count.count(), 1);
+            match poll_boxed(&mut many, &waker) {
+                Poll::Ready(Ok(p)) => assert_eq!(p.len(), 4),
+                _ => panic!("reserve_many(4) did not get the 4 free slots"),
+            }
+            drop(many);
+            assert_eq!(tx.capacity(), 4);
+
+            rx.close();
+            assert_eq!(
+                tx.try_reserve_many(1).unwrap_err(),
+                TrySendError::Closed(())
+            );
+            assert_eq!(tx.reserve_many(0).await.unwrap_err(), SendError(()));
+        });
+    });
+}
+
+#[test]
+fn mpsc_owned_permits_carry_their_sender() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            let permit = tx.clone().reserve_owned().await.unwrap();
+            let (again, _other_rx) = mpsc::channel::<u32>(1);
+            // The permit travels to another task and gives the sender back.
+            let task = eddy::spawn(async move {
+                let tx = permit.send(1);
+                tx.send(2).await.unwrap();
+                tx
+            });
+            assert_eq!(rx.recv().await, Some(1));
+            assert_eq!(rx.recv().await, Some(2));
+            let back = task.await.unwrap();
+            assert!(back.same_channel(&tx));
+            assert!(!back.same_channel(&again));
+
+            // try_reserve_owned: the sender comes back in the error.
+            let permit = back.try_reserve_owned().unwrap();
+            let back = match tx.clone().try_reserve_owned() {
+                Err(TrySendError::Full(s)) => s,
+                other => panic!("expected Full, got {other:?}"),
+            };
+            // release: the room goes back, the sender comes back.
+            let released = permit.release();
+            assert_eq!(released.capacity(), 1);
+            // Dropped unused: the room goes back, and the sender is dropped.
+            let permit = released.try_reserve_owned().unwrap();
+            drop(back);
+            drop(permit);
+            assert_eq!(tx.capacity(), 1);
+
+            // The last sender inside a permit: the receiver ends after it.
+            let permit = tx.try_reserve_owned().unwrap();
+            let waiting = eddy::spawn(async move { rx.recv().await });
+            yield_now().await;
+            assert!(!waiting.is_finished());
+            drop(permit);
+            assert_eq!(waiting.await.unwrap(), None);
+
+            // Closed: the sender comes back in the error, or is dropped.
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            rx.close();
+            let tx = match tx.try_reserve_owned() {
+                Err(TrySendError::Closed(s)) => s,
+                other => panic!("expected Closed, got {other:?}"),
+            };
+            assert!(tx.clone().reserve_owned().await.is_err());
+            assert!(format!("{:?}", tx.try_reserve_owned()).contains("Closed"));
+            assert_eq!(rx.recv().await, None);
+        });
+    });
+}
+
+#[test]
+fn mpsc_sender_closed_is_closed_and_same_channel() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            let tx = Rc::new(tx);
+            let t = tx.clone();
+            let watcher = eddy::spawn(async move {
+                t.closed().await;
+                t.is_closed()
+            });
+            yields(2).await;
+            assert!(!watcher.is_finished());
+            assert!(!tx.is_closed() && !rx.is_closed());
+            rx.close();
+            assert!(watcher.await.unwrap(), "closed() completes on close()");
+            assert!(rx.is_closed());
+            // Already closed: at once.
+            assert_eq!(tx.closed().now_or_never(), Some(()));
+
+            // On the receiver's drop, too, for every waiter.
+            let (tx, rx) = mpsc::unbounded::<u32>();
+            let tx = Rc::new(tx);
+            let watchers: Vec<_> = (0..3)
+                .map(|_| {
+                    let t = tx.clone();
+                    eddy::spawn(async move { t.closed().await })
+                })
+                .collect();
+            yield_now().await;
+            drop(rx);
+            for w in watchers {
+                w.await.unwrap();
+            }
+            assert!(tx.is_closed());
+
+            // A closed() future dropped while waiting lets go of its waker.
+            let (tx, _rx) = mpsc::channel::<u32>(1);
+            let (count, waker) = counting_waker();
+            let mut closed = Box::pin(tx.closed());
+            assert!(poll_boxed(&mut closed, &waker).is_pending());
+            drop(closed);
+            drop(waker);
+            assert!(released(&count));
+
+            // Receiver::is_closed: every sender gone counts too.
+            let (tx, rx) = mpsc::channel::<u32>(1);
+            assert!(!rx.is_closed());
+            drop(tx);
+            assert!(rx.is_closed());
+
+            // same_channel
+            let (a, _ra) = mpsc::channel::<u32>(1);
+            let (b, _rb) = mpsc::unbounded::<u32>();
+            assert!(a.same_channel(&a.clone()));
+            assert!(!a.same_channel(&b));
+        });
+    });
+}
+
+#[test]
+fn mpsc_capacity_and_max_capacity() {
+    watchdog(LIMIT, || {
+        let (tx, mut rx) = mpsc::channel::<u32>(3);
+        assert_eq!((tx.capacity(), tx.max_capacity()), (3, 3));
+        tx.try_send(1).unwrap();
+        let permit = tx.try_reserve().unwrap();
+        assert_eq!((tx.capacity(), rx.capacity()), (1, 1));
+        tx.try_send(2).unwrap();
+        assert_eq!(tx.capacity(), 0);
+        // A waiting sender: room freed is kept for it, never shown free.
+        let mut waiting = tx.send(3);
+        let (_c, waker) = counting_waker();
+        assert!(poll_with(&mut waiting, &waker).is_pending());
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(tx.capacity(), 0);
+        assert!(poll_with(&mut waiting, &waker).is_ready());
+        drop(waiting);
+        drop(permit);
+        assert_eq!(tx.capacity(), 1);
+        assert_eq!(rx.max_capacity(), 3);
+
+        // Unbounded: usize::MAX both, whatever is queued or reserved.
+        let (tx, rx) = mpsc::unbounded::<u32>();
+        tx.try_send(1).unwrap();
+        let _permits = tx.try_reserve_many(1000).unwrap();
+        assert_eq!((tx.capacity(), tx.max_capacity()), (usize::MAX, usize::MAX));
+        assert_eq!((rx.capacity(), rx.max_capacity()), (usize::MAX, usize::MAX));
+    });
+}
+
+#[test]
+fn mpsc_unbounded_reservations_never_wait() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::unbounded::<u32>();
+            let mut permits = Vec::new();
+            for _ in 0..1000 {
+                permits.push(tx.reserve().now_or_never().unwrap().unwrap());
+            }
+            let many = tx.reserve_many(100_000).now_or_never().unwrap().unwrap();
+            assert_eq!(many.len(), 100_000);
+            let owned = tx.clone().reserve_owned().now_or_never().unwrap().unwrap();
+            tx.try_send(0).unwrap();
+            for (i, p) in permits.into_iter().enumerate() {
+                p.send(i as u32 + 1);
+            }
+            drop(many);
+            drop(owned.send(5000));
+            assert_eq!(rx.len(), 1002);
+            assert_eq!(rx.recv().await, Some(0));
+        });
+    });
+}
+
+#[test]
+fn mpsc_send_timeout() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<String>(1);
+            // Room: sent at once, even with a zero timeout.
+            tx.send_timeout("a".into(), Duration::ZERO).await.unwrap();
+            // Full: the value comes back after the timeout.
+            let err = tx
+                .send_timeout("b".into(), Duration::from_millis(5))
+                .await
+                .unwrap_err();
+            assert_eq!(err, mpsc::SendTimeoutError::Timeout("b".to_string()));
+            assert_error(&err);
+            assert!(format!("{err:?}").contains("Timeout"));
+            assert_eq!(err.into_inner(), "b");
+            // It did not keep its place: a plain try_send still fits later.
+            assert_eq!(rx.recv().await.as_deref(), Some("a"));
+            tx.try_send("c".into()).unwrap();
+
+            // Room that comes in time: sent.
+            let tx = Rc::new(tx);
+            let t = tx.clone();
+            let sender =
+                eddy::spawn(
+                    async move { t.send_timeout("d".into(), Duration::from_secs(30)).await },
+                );
+            yields(2).await;
+            assert_eq!(rx.recv().await.as_deref(), Some("c"));
+            sender.await.unwrap().unwrap();
+            assert_eq!(rx.recv().await.as_deref(), Some("d"));
+
+            // A huge timeout is fine (saturates), and a close while waiting
+            // gives Closed with the value.
+            tx.try_send("e".into()).unwrap();
+            let t = tx.clone();
+            let sender =
+                eddy::spawn(async move { t.send_timeout("f".into(), Duration::MAX).await });
+            yield_now().await;
+            rx.close();
+            let err = sender.await.unwrap().unwrap_err();
+            assert_eq!(err, mpsc::SendTimeoutError::Closed("f".to_string()));
+            assert_error(&err);
+            drop(rx);
+            assert_eq!(
+                tx.send_timeout("g".into(), Duration::ZERO).await,
+                Err(mpsc::SendTimeoutError::Closed("g".to_string()))
+            );
+        });
+    });
+}
+
+#[test]
+fn mpsc_receiver_len_is_empty_is_closed() {
+    watchdog(LIMIT, || {
+        let (tx, mut rx) = mpsc::channel::<u32>(4);
+        assert!(rx.is_empty());
+        assert_eq!(rx.len(), 0);
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert_eq!(rx.len(), 2);
+        assert!(!rx.is_empty());
+        rx.close();
+        assert!(rx.is_closed());
+        assert_eq!(rx.len(), 2, "closing keeps what is queued");
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert!(rx.is_empty());
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    });
+}
+
+#[test]
+fn mpsc_recv_many() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            // tokio's example.
+            let mut buffer: Vec<&str> = Vec::with_capacity(2);
+            let (tx, mut rx) = mpsc::channel(100);
+            let tx2 = tx.clone();
+            tx2.send("first").await.unwrap();
+            tx2.send("second").await.unwrap();
+            tx2.send("third").await.unwrap();
+            assert_eq!(rx.recv_many(&mut buffer, 2).await, 2);
+            assert_eq!(buffer, ["first", "second"]);
+            assert_eq!(rx.recv_many(&mut buffer, 1).await, 1);
+            eddy::spawn(async move { tx.send("fourth").await.unwrap() });
+            assert_eq!(rx.recv_many(&mut buffer, 1).await, 1);
+            assert_eq!(buffer, ["first", "second", "third", "fourth"]);
+            drop(tx2);
+            assert_eq!(rx.recv_many(&mut buffer, 2).await, 0);
+            assert_eq!(buffer.len(), 4);
+
+            // Limit 0: 0 at once, even with values queued.
+            let (tx, mut rx) = mpsc::unbounded::<u32>();
+            tx.try_send(1).unwrap();
+            let mut buf = Vec::new();
+            assert_eq!(rx.recv_many(&mut buf, 0).now_or_never(), Some(0));
+            assert!(buf.is_empty());
+            // Waits while empty, then takes all that came, up to the limit.
+            let tx = Rc::new(tx);
+            let t = tx.clone();
+            assert_eq!(rx.recv_many(&mut buf, 10).await, 1);
+            let filler = eddy::spawn(async move {
+                for i in 2..5 {
+                    t.try_send(i).unwrap();
+                }
+            });
+            assert_eq!(rx.recv_many(&mut buf, 10).await, 3);
+            filler.await.unwrap();
+            assert_eq!(buf, [1, 2, 3, 4]);
+            // After close, the rest comes, then 0.
+            tx.try_send(5).unwrap();
+            rx.close();
+            assert_eq!(rx.recv_many(&mut buf, 10).await, 1);
+            assert_eq!(rx.recv_many(&mut buf, 10).await, 0);
+            assert_eq!(buf, [1, 2, 3, 4, 5]);
+
+            // Freed room goes to every waiting sender it covers.
+            let (tx, mut rx) = mpsc::channel::<u32>(3);
+            let tx = Rc::new(tx);
+            for i in 0..3 {
+                tx.try_send(i).unwrap();
+            }
+            let senders: Vec<_> = (3..6)
+                .map(|i| {
+                    let t = tx.clone();
+                    eddy::spawn(async move { t.send(i).await.unwrap() })
+                })
+                .collect();
+            yield_now().await;
+            let mut buf = Vec::new();
+            assert_eq!(rx.recv_many(&mut buf, 3).await, 3);
+            for s in senders {
+                s.await.unwrap();
+            }
+            assert_eq!(rx.recv_many(&mut buf, 5).await, 3);
+            assert_eq!(buf, [0, 1, 2, 3, 4, 5]);
+
+            // Cancel-safe: a recv_many dropped while waiting took nothing.
+            let (tx, mut rx) = mpsc::channel::<u32>(2);
+            let mut buf = Vec::new();
+            {
+                let mut waiting = Box::pin(rx.recv_many(&mut buf, 5));
+                assert!(poll_boxed(&mut waiting, futures::task::noop_waker_ref()).is_pending());
+            }
+            tx.try_send(9).unwrap();
+            assert_eq!(rx.try_recv(), Ok(9));
+        });
+    });
+}
+
+#[test]
+fn mpsc_receiver_is_a_fused_stream() {
+    use futures::stream::FusedStream;
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(2);
+            tx.try_send(1).unwrap();
+            assert!(!rx.is_terminated());
+            assert_eq!(rx.next().await, Some(1));
+            drop(tx);
+            assert!(!rx.is_terminated(), "only once it reported the end");
+            assert_eq!(rx.next().await, None);
+            assert!(rx.is_terminated());
+            assert_eq!(rx.next().await, None);
+
+            // recv_many's end counts too.
+            let (tx, mut rx) = mpsc::unbounded::<u32>();
+            drop(tx);
+            assert_eq!(rx.recv_many(&mut Vec::new(), 1).await, 0);
+            assert!(rx.is_terminated());
+
+            // select! without .fuse(): an ended receiver is skipped.
+            let (tx_a, mut a) = mpsc::unbounded::<u32>();
+            let (tx_b, mut b) = mpsc::unbounded::<u32>();
+            tx_a.try_send(1).unwrap();
+            drop(tx_a);
+            tx_b.try_send(10).unwrap();
+            tx_b.try_send(20).unwrap();
+            drop(tx_b);
+            let mut got = Vec::new();
+            loop {
+                futures::select! {
+                    v = a.next() => got.extend(v),
+                    v = b.next() => got.extend(v),
+                    complete => break,
+                }
+            }
+            got.sort_unstable();
+            assert_eq!(got, vec![1, 10, 20]);
+            assert!(a.is_terminated() && b.is_terminated());
+        });
+    });
+}
+
+#[test]
+fn mpsc_close_waits_for_the_permits_already_out() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(4);
+            tx.try_send(1).unwrap();
+            let p1 = tx.try_reserve().unwrap();
+            let p2 = tx.try_reserve().unwrap();
+            rx.close();
+            // Queued first; then the receiver waits for the permits.
+            assert_eq!(rx.recv().await, Some(1));
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+            let (count, waker) = counting_waker();
+            assert!(poll_boxed(&mut Box::pin(rx.recv()), &waker).is_pending());
+            // A permit taken before the close still sends, and is received.
+            p1.send(2);
+            assert_eq!(count.count(), 1);
+            assert_eq!(rx.recv().await, Some(2));
+            assert!(poll_boxed(&mut Box::pin(rx.recv()), &waker).is_pending());
+            // The last one dropped unused: the receiver is woken and ends.
+            drop(p2);
+            assert_eq!(count.count(), 2);
+            assert_eq!(rx.recv().await, None);
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+
+            // A waiting reservation is refused by the close, and does not
+            // hold the receiver back.
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            tx.try_send(1).unwrap();
+            let mut waiting = Box::pin(tx.reserve());
+            assert!(poll_boxed(&mut waiting, &waker).is_pending());
+            rx.close();
+            assert!(matches!(
+                poll_boxed(&mut waiting, &waker),
+                Poll::Ready(Err(_))
+            ));
+            assert_eq!(rx.recv().await, Some(1));
+            assert_eq!(rx.recv().await, None);
+
+            // Granted (not yet looked) when the close comes: refused too.
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            tx.try_send(1).unwrap();
+            let mut granted = Box::pin(tx.reserve());
+            assert!(poll_boxed(&mut granted, &waker).is_pending());
+            assert_eq!(rx.try_recv(), Ok(1));
+            rx.close();
+            assert!(matches!(
+                poll_boxed(&mut granted, &waker),
+                Poll::Ready(Err(_))
+            ));
+            assert_eq!(rx.recv().await, None);
+        });
+    });
+}
+
+#[test]
+fn mpsc_a_permit_sending_after_the_receiver_is_gone_drops_its_value() {
+    watchdog(LIMIT, || {
+        let dropped = Rc::new(Cell::new(0));
+        let (tx, rx) = mpsc::channel::<CountOnDrop>(2);
+        let permit = tx.try_reserve().unwrap();
+        let owned = tx.clone().try_reserve_owned().unwrap();
+        drop(rx);
+        permit.send(CountOnDrop(dropped.clone()));
+        assert_eq!(dropped.get(), 1, "the value was kept in a dead channel");
+        let tx2 = owned.send(CountOnDrop(dropped.clone()));
+        assert_eq!(dropped.get(), 2);
+        assert!(tx2.is_closed());
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Notify
 // ---------------------------------------------------------------------------
@@ -806,6 +1573,160 @@ fn notify_one_wakes_waiters_in_fifo_order() {
                 w.await.unwrap();
             }
             assert_eq!(*order.borrow(), vec![0, 1, 2, 3, 4]);
+        });
+    });
+}
+
+#[test]
+fn notify_last_wakes_the_latest_waiter_and_stores_a_permit_if_none() {
+    watchdog(LIMIT, || {
+        let notify = Notify::new();
+        // Nobody waits: one permit, shared with notify_one (no adding up).
+        notify.notify_last();
+        notify.notify_one();
+        notify.notify_last();
+        assert_eq!(notify.notified().now_or_never(), Some(()));
+        assert!(notify.notified().now_or_never().is_none());
+
+        let counts: Vec<_> = (0..3).map(|_| counting_waker()).collect();
+        let mut futs: Vec<_> = (0..3).map(|_| notify.notified()).collect();
+        for (f, (_, w)) in futs.iter_mut().zip(&counts) {
+            assert!(poll_with(f, w).is_pending());
+        }
+        let woken = || counts.iter().map(|(c, _)| c.count()).collect::<Vec<_>>();
+        notify.notify_last();
+        assert_eq!(woken(), [0, 0, 1]);
+        notify.notify_one();
+        assert_eq!(woken(), [1, 0, 1]);
+        // Chosen by notify_last and dropped unused: the one now last gets it.
+        let mut late = notify.notified();
+        let (late_count, late_waker) = counting_waker();
+        assert!(poll_with(&mut late, &late_waker).is_pending());
+        notify.notify_last();
+        assert_eq!(late_count.count(), 1);
+        drop(late);
+        assert_eq!(woken(), [1, 1, 1], "not passed on to the new last waiter");
+        for (f, (_, w)) in futs.iter_mut().zip(&counts) {
+            assert_eq!(poll_with(f, w), Poll::Ready(()));
+        }
+        drop(futs);
+        // Passed on, not duplicated.
+        assert!(notify.notified().now_or_never().is_none());
+
+        // With tasks: LIFO order.
+        eddy::block_on(async {
+            let notify = Rc::new(Notify::new());
+            let order = Rc::new(RefCell::new(Vec::new()));
+            let mut tasks = Vec::new();
+            for i in 0..4 {
+                let (n, o) = (notify.clone(), order.clone());
+                tasks.push(eddy::spawn(async move {
+                    n.notified().await;
+                    o.borrow_mut().push(i);
+                }));
+                yield_now().await;
+            }
+            for _ in 0..4 {
+                notify.notify_last();
+                yields(2).await;
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(*order.borrow(), vec![3, 2, 1, 0]);
+        });
+    });
+}
+
+#[test]
+fn notified_enable_joins_the_line_without_a_poll() {
+    watchdog(LIMIT, || {
+        let notify = Notify::new();
+
+        // Enabled, then notify_waiters: it counts, though never polled.
+        let mut a = notify.notified();
+        assert!(!a.enable());
+        assert!(!a.enable(), "enable twice changes nothing");
+        notify.notify_waiters();
+        assert!(a.enable());
+        assert_eq!(a.now_or_never(), Some(()));
+
+        // Enabled, then notify_one: chosen (no permit is stored for later).
+        let mut a = notify.notified();
+        assert!(!a.enable());
+        notify.notify_one();
+        assert!(notify.notified().now_or_never().is_none());
+        assert_eq!(a.now_or_never(), Some(()));
+
+        // Without enable, the same notify_one becomes a permit instead.
+        let b = notify.notified();
+        notify.notify_one();
+        let mut c = notify.notified();
+        assert!(c.enable(), "a stored permit is taken by enable");
+        assert!(b.now_or_never().is_none(), "the permit was taken by c");
+        assert_eq!(c.now_or_never(), Some(()));
+
+        // notify_waiters after notified() but before enable(): already done.
+        let mut d = notify.notified();
+        notify.notify_waiters();
+        assert!(d.enable());
+
+        // Enabled, then polled: the poll's waker is the one woken.
+        let mut e = notify.notified();
+        assert!(!e.enable());
+        let (count, waker) = counting_waker();
+        assert!(poll_with(&mut e, &waker).is_pending());
+        assert!(!e.enable(), "enable keeps the poll's waker");
+        notify.notify_one();
+        assert_eq!(count.count(), 1);
+        assert_eq!(poll_with(&mut e, &waker), Poll::Ready(()));
+        // Completed: it stays completed and takes no permit.
+        notify.notify_one();
+        assert_eq!(poll_with(&mut e, &waker), Poll::Ready(()));
+        assert!(e.enable());
+        assert_eq!(notify.notified().now_or_never(), Some(()));
+
+        // FIFO: an enabled future keeps its place ahead of later waiters.
+        let mut first = notify.notified();
+        first.enable();
+        let mut second = notify.notified();
+        assert!(poll_with(&mut second, &waker).is_pending());
+        notify.notify_one();
+        assert!(first.enable());
+        assert!(poll_with(&mut second, &waker).is_pending());
+        // Enabled, chosen, dropped unused: passed on to the next in line.
+        let mut third = notify.notified();
+        third.enable();
+        drop(first);
+        notify.notify_one(); // to `second`
+        notify.notify_one(); // to `third`
+        drop(third);
+        assert!(poll_with(&mut second, &waker).is_ready());
+        assert_eq!(
+            notify.notified().now_or_never(),
+            Some(()),
+            "third's turn was lost"
+        );
+
+        // The check-then-wait pattern across tasks.
+        eddy::block_on(async {
+            let notify = Rc::new(Notify::new());
+            let flag = Rc::new(Cell::new(false));
+            let (n, f) = (notify.clone(), flag.clone());
+            let waiter = eddy::spawn(async move {
+                loop {
+                    let mut notified = n.notified();
+                    notified.enable();
+                    if f.get() {
+                        return;
+                    }
+                    notified.await;
+                }
+            });
+            yield_now().await;
+            flag.set(true);
+            notify.notify_waiters();
+            waiter.await.unwrap();
         });
     });
 }
@@ -974,6 +1895,302 @@ fn semaphore_never_has_more_than_n_holders() {
                 "at most (and, here, exactly) N holders at once"
             );
             assert_eq!(sem.available_permits(), N);
+        });
+    });
+}
+
+/// Polls an `Acquire` and gives its permit count if it completed.
+fn acquired(a: &mut eddy::sync::Acquire<'_>, waker: &Waker) -> Option<usize> {
+    match poll_with(a, waker) {
+        Poll::Ready(p) => {
+            let n = p.num_permits();
+            p.forget();
+            Some(n)
+        }
+        Poll::Pending => None,
+    }
+}
+
+#[test]
+fn semaphore_max_permits_bounds_new_and_add_permits() {
+    watchdog(LIMIT, || {
+        assert_eq!(Semaphore::MAX_PERMITS, usize::MAX >> 3);
+        let full = Semaphore::new(Semaphore::MAX_PERMITS);
+        assert_eq!(full.available_permits(), Semaphore::MAX_PERMITS);
+        let sem = Semaphore::new(0);
+        sem.add_permits(Semaphore::MAX_PERMITS);
+        assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS);
+
+        let msg = catch(|| Semaphore::new(Semaphore::MAX_PERMITS + 1)).unwrap_err();
+        assert!(
+            msg.starts_with("eddy: ") && msg.contains("MAX_PERMITS"),
+            "{msg}"
+        );
+        let msg = catch(|| sem.add_permits(1)).unwrap_err();
+        assert!(
+            msg.starts_with("eddy: ") && msg.contains("MAX_PERMITS"),
+            "{msg}"
+        );
+        let msg = catch(|| sem.add_permits(usize::MAX)).unwrap_err();
+        assert!(msg.contains("MAX_PERMITS"), "{msg}");
+        // A refused add changes nothing.
+        assert_eq!(sem.available_permits(), Semaphore::MAX_PERMITS);
+        let near = Semaphore::new(Semaphore::MAX_PERMITS - 1);
+        near.add_permits(1);
+        assert!(catch(|| near.add_permits(1)).is_err());
+    });
+}
+
+#[test]
+fn semaphore_acquire_polled_after_it_completed_panics_clearly() {
+    watchdog(LIMIT, || {
+        let sem = Semaphore::new(2);
+        let mut a = sem.acquire();
+        let noop = futures::task::noop_waker_ref();
+        let permit = match poll_with(&mut a, noop) {
+            Poll::Ready(p) => p,
+            Poll::Pending => panic!("a free permit was not taken"),
+        };
+        // It used to take a second permit; now it is a bug, said plainly.
+        let msg = catch(|| poll_with(&mut a, noop).is_ready()).unwrap_err();
+        assert!(
+            msg.starts_with("eddy: ") && msg.contains("after it completed"),
+            "{msg}"
+        );
+        drop(permit);
+        assert_eq!(sem.available_permits(), 2);
+    });
+}
+
+#[test]
+fn semaphore_forget_permits_takes_only_free_ones() {
+    watchdog(LIMIT, || {
+        // tokio's forget_open: every size against every amount.
+        for size in 0..4 {
+            for sub in 0..4 {
+                let sem = Semaphore::new(size);
+                let taken = sem.forget_permits(sub);
+                assert_eq!(sem.available_permits(), size.saturating_sub(sub));
+                assert_eq!(taken, size.min(sub), "case {size}-{sub}");
+            }
+        }
+        // Held permits are not touched; they come back when dropped.
+        let sem = Semaphore::new(4);
+        let held = sem.try_acquire_many(3).unwrap();
+        assert_eq!(sem.forget_permits(10), 1);
+        drop(held);
+        assert_eq!(sem.available_permits(), 3);
+
+        // Permits set aside for a waiting acquire_many are not free either.
+        let sem = Semaphore::new(2);
+        let (_count, waker) = counting_waker();
+        let mut big = sem.acquire_many(3);
+        assert_eq!(acquired(&mut big, &waker), None);
+        assert_eq!(sem.available_permits(), 0);
+        assert_eq!(sem.forget_permits(1), 0);
+        sem.add_permits(1);
+        assert_eq!(acquired(&mut big, &waker), Some(3));
+    });
+}
+
+#[test]
+fn semaphore_acquire_many_and_try_acquire_many_take_all_or_nothing() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let sem = Rc::new(Semaphore::new(5));
+            let three = sem.try_acquire_many(3).unwrap();
+            assert_eq!(three.num_permits(), 3);
+            assert_eq!(sem.available_permits(), 2);
+            assert_eq!(
+                sem.try_acquire_many(3).unwrap_err(),
+                TryAcquireError::NoPermits
+            );
+            assert_eq!(sem.available_permits(), 2, "a failed try takes nothing");
+            let zero = sem.try_acquire_many(0).unwrap();
+            assert_eq!(zero.num_permits(), 0);
+            drop(zero);
+            assert_eq!(sem.available_permits(), 2);
+
+            // acquire_many waits until all it asks for is there at once.
+            let s = sem.clone();
+            let waiter = eddy::spawn(async move {
+                let p = s.acquire_many(4).await;
+                p.num_permits()
+            });
+            yields(2).await;
+            assert!(!waiter.is_finished());
+            drop(three); // 5 free now
+            assert_eq!(waiter.await.unwrap(), 4);
+            assert_eq!(sem.available_permits(), 5);
+
+            // Zero permits: at once, even with a task waiting ahead.
+            let all = sem.acquire_many(5).await;
+            let mut one = sem.acquire();
+            let (_c, w) = counting_waker();
+            assert!(poll_with(&mut one, &w).is_pending());
+            assert_eq!(sem.acquire_many(0).now_or_never().unwrap().num_permits(), 0);
+            assert!(sem.try_acquire_many(0).is_ok());
+            drop(all);
+            assert!(poll_with(&mut one, &w).is_ready());
+        });
+    });
+}
+
+#[test]
+fn semaphore_a_large_request_at_the_head_holds_back_smaller_ones() {
+    watchdog(LIMIT, || {
+        let sem = Semaphore::new(1);
+        let (big_count, big_waker) = counting_waker();
+        let (small_count, small_waker) = counting_waker();
+        let held = sem.try_acquire().unwrap();
+        let mut big = sem.acquire_many(3);
+        let mut small = sem.acquire();
+        assert_eq!(acquired(&mut big, &big_waker), None);
+        assert_eq!(acquired(&mut small, &small_waker), None);
+
+        // One permit back: it would fit `small`, but `big` is ahead.
+        drop(held);
+        assert_eq!((big_count.count(), small_count.count()), (0, 0));
+        assert_eq!(sem.available_permits(), 0, "set aside for the head");
+        assert!(sem.try_acquire().is_err(), "try_acquire barged in");
+        sem.add_permits(1);
+        assert_eq!(acquired(&mut small, &small_waker), None);
+        // The third one completes `big`; `small` still waits.
+        sem.add_permits(1);
+        assert_eq!((big_count.count(), small_count.count()), (1, 0));
+        assert_eq!(acquired(&mut big, &big_waker), Some(3));
+        sem.add_permits(2);
+        assert_eq!(small_count.count(), 1);
+        assert_eq!(acquired(&mut small, &small_waker), Some(1));
+        assert_eq!(sem.available_permits(), 1);
+
+        // With tasks: the order of completion is the order of arrival.
+        eddy::block_on(async {
+            let sem = Rc::new(Semaphore::new(0));
+            let order = Rc::new(RefCell::new(Vec::new()));
+            let mut tasks = Vec::new();
+            for (i, n) in [(0, 2u32), (1, 1), (2, 3), (3, 1)] {
+                let (s, o) = (sem.clone(), order.clone());
+                tasks.push(eddy::spawn(async move {
+                    let p = s.acquire_many(n).await;
+                    o.borrow_mut().push(i);
+                    p.forget();
+                }));
+                yield_now().await;
+            }
+            for _ in 0..7 {
+                sem.add_permits(1);
+                yields(2).await;
+            }
+            for t in tasks {
+                t.await.unwrap();
+            }
+            assert_eq!(*order.borrow(), vec![0, 1, 2, 3]);
+        });
+    });
+}
+
+#[test]
+fn semaphore_permit_merge_split_and_num_permits() {
+    watchdog(LIMIT, || {
+        // tokio's `merge` and `split` tests.
+        let sem = Semaphore::new(3);
+        {
+            let mut p1 = sem.try_acquire().unwrap();
+            assert_eq!(sem.available_permits(), 2);
+            let p2 = sem.try_acquire_many(2).unwrap();
+            assert_eq!(sem.available_permits(), 0);
+            p1.merge(p2);
+            assert_eq!(p1.num_permits(), 3);
+            assert_eq!(sem.available_permits(), 0);
+        }
+        assert_eq!(sem.available_permits(), 3);
+
+        let sem = Semaphore::new(5);
+        let mut p1 = sem.try_acquire_many(3).unwrap();
+        assert_eq!(sem.available_permits(), 2);
+        let mut p2 = p1.split(1).unwrap();
+        assert_eq!((p1.num_permits(), p2.num_permits()), (2, 1));
+        assert_eq!(sem.available_permits(), 2);
+        let p3 = p1.split(0).unwrap();
+        assert_eq!(p3.num_permits(), 0);
+        drop(p1);
+        assert_eq!(sem.available_permits(), 4);
+        let p4 = p2.split(1).unwrap();
+        assert_eq!((p2.num_permits(), p4.num_permits()), (0, 1));
+        assert!(p2.split(1).is_none());
+        drop(p2);
+        drop(p3);
+        assert_eq!(sem.available_permits(), 4);
+        drop(p4);
+        assert_eq!(sem.available_permits(), 5);
+
+        // forget takes every permit the Permit holds.
+        let mut merged = sem.try_acquire_many(2).unwrap();
+        merged.merge(sem.try_acquire().unwrap());
+        merged.forget();
+        assert_eq!(sem.available_permits(), 2);
+
+        // Merging permits of two semaphores is a bug: a clear panic.
+        let other = Semaphore::new(1);
+        let mut a = sem.try_acquire().unwrap();
+        let b = other.try_acquire().unwrap();
+        let msg = catch(move || a.merge(b)).unwrap_err();
+        assert!(
+            msg.starts_with("eddy: ") && msg.contains("different semaphores"),
+            "{msg}"
+        );
+        // Both permits went back as the panic unwound.
+        assert_eq!((sem.available_permits(), other.available_permits()), (2, 1));
+    });
+}
+
+#[test]
+fn semaphore_owned_permits_many_merge_split_forget() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let sem = Rc::new(Semaphore::new(6));
+            let mut p = sem.clone().acquire_many_owned(2).await;
+            assert_eq!(p.num_permits(), 2);
+            assert!(Rc::ptr_eq(p.semaphore(), &sem));
+            p.merge(sem.clone().try_acquire_owned().unwrap());
+            p.merge(sem.clone().try_acquire_many_owned(2).unwrap());
+            assert_eq!(p.num_permits(), 5);
+            assert_eq!(sem.available_permits(), 1);
+            assert!(sem.clone().try_acquire_many_owned(2).is_err());
+            let two = p.split(2).unwrap();
+            assert!(p.split(4).is_none());
+            assert_eq!((p.num_permits(), two.num_permits()), (3, 2));
+            drop(two);
+            assert_eq!(sem.available_permits(), 3);
+            p.forget();
+            assert_eq!(sem.available_permits(), 3);
+            // The forgotten permit let go of its Rc.
+            assert_eq!(Rc::strong_count(&sem), 1);
+
+            // An owned permit waited for in one task, held by another.
+            let s = sem.clone();
+            let waiter = eddy::spawn(async move { s.acquire_many_owned(4).await });
+            yield_now().await;
+            sem.add_permits(1);
+            let permit = waiter.await.unwrap();
+            assert_eq!(permit.num_permits(), 4);
+            let holder = eddy::spawn(async move {
+                let _p = permit;
+                yield_now().await;
+            });
+            holder.await.unwrap();
+            assert_eq!(sem.available_permits(), 4);
+
+            let other = Rc::new(Semaphore::new(1));
+            let mut a = sem.clone().try_acquire_owned().unwrap();
+            let b = other.clone().try_acquire_owned().unwrap();
+            let msg = catch(move || a.merge(b)).unwrap_err();
+            assert!(
+                msg.starts_with("eddy: ") && msg.contains("different semaphores"),
+                "{msg}"
+            );
+            assert_eq!((sem.available_permits(), other.available_permits()), (4, 1));
         });
     });
 }
@@ -1185,6 +2402,112 @@ fn waiters_are_woken_through_their_latest_waker() {
 }
 
 // ---------------------------------------------------------------------------
+// Stored wakers are let go when their owner goes away
+// ---------------------------------------------------------------------------
+
+/// True once every clone of the counting waker but the test's own handle
+/// is gone (nothing holds the waiting task's waker any more).
+fn released(count: &Arc<CountingWaker>) -> bool {
+    Arc::strong_count(count) == 1
+}
+
+#[test]
+fn a_dropped_receiver_lets_go_of_its_waker() {
+    watchdog(LIMIT, || {
+        // Regression: the mpsc receiver's waker stayed in the channel until
+        // every sender was gone, keeping a dead receiving task alive.
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let (count, waker) = counting_waker();
+        assert!(poll_with(&mut Box::pin(rx.recv()), &waker).is_pending());
+        drop(waker);
+        assert!(!released(&count));
+        drop(rx);
+        assert!(
+            released(&count),
+            "the dropped receiver's waker is still held"
+        );
+        assert!(tx.is_closed());
+        assert_eq!(count.count(), 0);
+
+        // oneshot: the receiver dropped while the sender lives.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let (count, waker) = counting_waker();
+        assert!(poll_with(&mut rx, &waker).is_pending());
+        drop(waker);
+        drop(rx);
+        assert!(
+            released(&count),
+            "the dropped oneshot receiver's waker is still held"
+        );
+        assert_eq!(tx.send(1), Err(1));
+
+        // oneshot: close() means no wake can come; the waker goes too.
+        let (_tx, mut rx) = oneshot::channel::<u32>();
+        let (count, waker) = counting_waker();
+        assert!(poll_with(&mut rx, &waker).is_pending());
+        drop(waker);
+        rx.close();
+        assert!(released(&count));
+    });
+}
+
+#[test]
+fn a_gone_oneshot_sender_lets_go_of_its_closed_waker() {
+    watchdog(LIMIT, || {
+        // Dropped, and consumed by send, while the receiver lives.
+        for send in [false, true] {
+            let (mut tx, rx) = oneshot::channel::<u32>();
+            let (count, waker) = counting_waker();
+            assert!(
+                Box::pin(tx.closed())
+                    .as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+            drop(waker);
+            if send {
+                tx.send(1).unwrap();
+            } else {
+                drop(tx);
+            }
+            assert!(
+                released(&count),
+                "the sender's closed() waker outlived the sender (send: {send})"
+            );
+            drop(rx);
+            assert_eq!(count.count(), 0);
+        }
+    });
+}
+
+#[test]
+fn dropped_waiting_futures_let_go_of_their_wakers() {
+    watchdog(LIMIT, || {
+        let (count, waker) = counting_waker();
+
+        let (tx, _rx) = mpsc::channel::<u32>(1);
+        tx.try_send(0).unwrap();
+        let mut send = tx.send(1);
+        assert!(poll_with(&mut send, &waker).is_pending());
+        drop(send);
+
+        let notify = Notify::new();
+        let mut notified = notify.notified();
+        assert!(poll_with(&mut notified, &waker).is_pending());
+        drop(notified);
+
+        let sem = Semaphore::new(0);
+        let mut acquire = sem.acquire();
+        assert!(poll_with(&mut acquire, &waker).is_pending());
+        drop(acquire);
+
+        drop(waker);
+        assert!(released(&count));
+        assert_eq!(count.count(), 0);
+    });
+}
+
+// ---------------------------------------------------------------------------
 // Cancellation
 // ---------------------------------------------------------------------------
 
@@ -1285,6 +2608,114 @@ fn mpsc_aborted_sender_task_gives_its_reserved_room_back() {
 }
 
 #[test]
+fn mpsc_dropped_reservation_passes_its_turn_on() {
+    watchdog(LIMIT, || {
+        let (a_count, a_waker) = counting_waker();
+        let (b_count, b_waker) = counting_waker();
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+
+        // Dropped while waiting: gone from the line.
+        tx.try_send(0).unwrap();
+        let mut a = Box::pin(tx.reserve());
+        let mut b = tx.send(1);
+        assert!(poll_boxed(&mut a, &a_waker).is_pending());
+        assert!(poll_with(&mut b, &b_waker).is_pending());
+        drop(a);
+        assert_eq!(rx.try_recv(), Ok(0));
+        assert_eq!(b_count.count(), 1);
+        assert!(matches!(poll_with(&mut b, &b_waker), Poll::Ready(Ok(()))));
+        drop(b);
+        assert_eq!(rx.try_recv(), Ok(1));
+
+        // Granted, then dropped before it looked: the slot goes to the next
+        // sender in line.
+        tx.try_send(2).unwrap();
+        let mut a = Box::pin(tx.reserve());
+        let mut b = tx.send(3);
+        assert!(poll_boxed(&mut a, &a_waker).is_pending());
+        assert!(poll_with(&mut b, &b_waker).is_pending());
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!((a_count.count(), b_count.count()), (1, 1));
+        drop(a);
+        assert_eq!(b_count.count(), 2, "the granted slot was not passed on");
+        assert!(matches!(poll_with(&mut b, &b_waker), Poll::Ready(Ok(()))));
+        drop(b);
+        assert_eq!(rx.try_recv(), Ok(3));
+        assert_eq!(tx.capacity(), 1, "room lost or grown");
+
+        // A permit obtained and dropped: its room goes to the next in line.
+        let permit = tx.try_reserve().unwrap();
+        let mut b = tx.send(4);
+        assert!(poll_with(&mut b, &b_waker).is_pending());
+        drop(permit);
+        assert_eq!(b_count.count(), 3);
+        assert!(matches!(poll_with(&mut b, &b_waker), Poll::Ready(Ok(()))));
+        drop(b);
+        assert_eq!(rx.try_recv(), Ok(4));
+
+        // A two-slot request at the head, dropped while one slot is free
+        // (set aside for it): the single sends behind go at once.
+        let (tx, mut rx) = mpsc::channel::<u32>(2);
+        tx.try_send(0).unwrap();
+        tx.try_send(1).unwrap();
+        let mut many = Box::pin(tx.reserve_many(2));
+        let mut b = tx.send(5);
+        assert!(poll_boxed(&mut many, &a_waker).is_pending());
+        assert!(poll_with(&mut b, &b_waker).is_pending());
+        assert_eq!(rx.try_recv(), Ok(0));
+        let before = b_count.count();
+        drop(many);
+        assert_eq!(
+            b_count.count(),
+            before + 1,
+            "the send behind was not served"
+        );
+        assert!(matches!(poll_with(&mut b, &b_waker), Poll::Ready(Ok(()))));
+        drop(b);
+
+        // Granted many, dropped before it looked: both slots go on.
+        let (tx, mut rx) = mpsc::channel::<u32>(2);
+        tx.try_send(0).unwrap();
+        tx.try_send(1).unwrap();
+        let mut many = Box::pin(tx.reserve_many(2));
+        let mut b = tx.send(6);
+        let mut c = tx.send(7);
+        let (c_count, c_waker) = counting_waker();
+        assert!(poll_boxed(&mut many, &a_waker).is_pending());
+        assert!(poll_with(&mut b, &b_waker).is_pending());
+        assert!(poll_with(&mut c, &c_waker).is_pending());
+        let mut buf = Vec::new();
+        assert_eq!(rx.recv_many(&mut buf, 2).now_or_never(), Some(2));
+        assert_eq!(c_count.count(), 0);
+        drop(many);
+        assert_eq!(c_count.count(), 1);
+        assert!(poll_with(&mut b, &b_waker).is_ready());
+        assert!(poll_with(&mut c, &c_waker).is_ready());
+        drop((b, c));
+        assert_eq!(rx.len(), 2);
+
+        // With tasks: a reserving task aborted after it was granted.
+        eddy::block_on(async {
+            let (tx, mut rx) = mpsc::channel::<u32>(1);
+            tx.try_send(0).unwrap();
+            let tx = Rc::new(tx);
+            let t = tx.clone();
+            let a = eddy::spawn(async move { t.reserve().await.map(|p| p.send(1)) });
+            yield_now().await;
+            let t = tx.clone();
+            let b = eddy::spawn(async move { t.send(2).await });
+            yield_now().await;
+            assert_eq!(rx.try_recv(), Ok(0));
+            a.abort();
+            assert!(a.await.unwrap_err().is_cancelled());
+            b.await.unwrap().unwrap();
+            assert_eq!(rx.recv().await, Some(2));
+            assert_eq!(tx.capacity(), 1);
+        });
+    });
+}
+
+#[test]
 fn semaphore_dropped_acquire_loses_no_permit() {
     watchdog(LIMIT, || {
         eddy::block_on(async {
@@ -1346,6 +2777,71 @@ fn semaphore_dropped_acquire_loses_no_permit() {
             drop(a);
             assert_eq!(none.available_permits(), 1);
             assert!(none.try_acquire().is_ok());
+        });
+    });
+}
+
+#[test]
+fn semaphore_dropped_acquire_many_passes_its_turn_on() {
+    watchdog(LIMIT, || {
+        let (big_count, big_waker) = counting_waker();
+        let (small_count, small_waker) = counting_waker();
+
+        // Dropped while waiting at the head, with permits set aside for
+        // it: the request behind, which fits, is served at once.
+        let sem = Semaphore::new(2);
+        let mut big = sem.acquire_many(3);
+        let mut small = sem.acquire_many(2);
+        assert_eq!(acquired(&mut big, &big_waker), None);
+        assert_eq!(acquired(&mut small, &small_waker), None);
+        drop(big);
+        assert_eq!(small_count.count(), 1, "the next in line was not served");
+        assert_eq!(acquired(&mut small, &small_waker), Some(2));
+        assert_eq!(sem.available_permits(), 0);
+
+        // Granted, then dropped before it looked: its permits go to the
+        // waiters behind, in order, and the rest to the count.
+        let sem = Semaphore::new(0);
+        let mut big = sem.acquire_many(3);
+        let mut a = sem.acquire();
+        let mut b = sem.acquire();
+        let (a_count, a_waker) = counting_waker();
+        assert_eq!(acquired(&mut big, &big_waker), None);
+        assert_eq!(acquired(&mut a, &a_waker), None);
+        assert_eq!(acquired(&mut b, &small_waker), None);
+        sem.add_permits(3);
+        assert_eq!(big_count.count(), 1);
+        assert_eq!(a_count.count(), 0);
+        drop(big);
+        assert_eq!(a_count.count(), 1);
+        assert_eq!(small_count.count(), 2);
+        assert_eq!(sem.available_permits(), 1);
+        assert_eq!(acquired(&mut a, &a_waker), Some(1));
+        assert_eq!(acquired(&mut b, &small_waker), Some(1));
+
+        // Granted and dropped with nobody behind: back to the count, whole.
+        let sem = Semaphore::new(1);
+        let held = sem.try_acquire().unwrap();
+        let mut big = sem.acquire_many(4);
+        assert_eq!(acquired(&mut big, &big_waker), None);
+        sem.add_permits(3);
+        drop(held);
+        drop(big);
+        assert_eq!(sem.available_permits(), 4);
+
+        // With tasks: the head task is aborted while it waits.
+        eddy::block_on(async {
+            let sem = Rc::new(Semaphore::new(1));
+            let s = sem.clone();
+            let big = eddy::spawn(async move { s.acquire_many(5).await.num_permits() });
+            yield_now().await;
+            let s = sem.clone();
+            let small = eddy::spawn(async move { s.acquire().await.num_permits() });
+            yield_now().await;
+            assert!(!small.is_finished());
+            big.abort();
+            assert_eq!(small.await.unwrap(), 1);
+            assert_eq!(sem.available_permits(), 1);
         });
     });
 }
@@ -1634,6 +3130,98 @@ fn mpsc_wakers_that_use_the_same_channel() {
 }
 
 #[test]
+fn mpsc_reservations_with_user_code_that_uses_the_same_channel() {
+    watchdog(LIMIT, || {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let tx = Rc::new(tx);
+        let outcomes = Rc::new(RefCell::new(Vec::new()));
+
+        // A waiting reservation's waker, woken from inside recv, tries to
+        // reserve and send (the slot is kept for the waiter: both fail); its
+        // drop does the same.
+        let (t1, t2, o1, o2) = (tx.clone(), tx.clone(), outcomes.clone(), outcomes.clone());
+        let waker = hook_waker(
+            move || {
+                let r = t1.try_reserve().is_ok();
+                let s = t1.try_send(60).is_ok();
+                o1.borrow_mut().push(("woken", r || s, t1.capacity()));
+            },
+            move || {
+                let r = t2.try_reserve().is_ok();
+                o2.borrow_mut().push(("dropped", r, t2.capacity()));
+            },
+        );
+        tx.try_send(0).unwrap();
+        let mut reserve = Box::pin(tx.reserve());
+        assert!(poll_boxed(&mut reserve, &waker).is_pending());
+        drop(waker);
+        assert_eq!(rx.try_recv(), Ok(0));
+        assert_eq!(
+            *outcomes.borrow(),
+            vec![("woken", false, 0), ("dropped", false, 0)]
+        );
+        match poll_boxed(&mut reserve, futures::task::noop_waker_ref()) {
+            Poll::Ready(Ok(p)) => p.send(1),
+            _ => panic!("the reservation was granted"),
+        }
+        drop(reserve);
+        assert_eq!(rx.try_recv(), Ok(1));
+        outcomes.borrow_mut().clear();
+
+        // A waker whose drop gives a permit back, dropped while its
+        // reservation leaves the line: the room goes to the next waiter.
+        let owned = mpsc::Sender::clone(&tx).try_reserve_owned().unwrap();
+        let stash = Rc::new(RefCell::new(Some(owned)));
+        let st = stash.clone();
+        let waker = hook_waker(|| {}, move || drop(st.borrow_mut().take()));
+        let mut leaving = Box::pin(tx.reserve());
+        let (count, next_waker) = counting_waker();
+        let mut next = tx.send(2);
+        assert!(poll_boxed(&mut leaving, &waker).is_pending());
+        assert!(poll_with(&mut next, &next_waker).is_pending());
+        drop(waker);
+        drop(leaving);
+        assert!(stash.borrow().is_none());
+        assert_eq!(count.count(), 1, "the permit's room skipped the waiter");
+        assert!(matches!(
+            poll_with(&mut next, &next_waker),
+            Poll::Ready(Ok(()))
+        ));
+        drop(next);
+        assert_eq!(rx.try_recv(), Ok(2));
+
+        // Values holding a permit of their own channel, dropped by the
+        // receiver's drop: the permits give their room back mid-drain.
+        struct HoldsPermit(#[allow(dead_code)] Option<mpsc::OwnedPermit<HoldsPermit>>);
+        let (tx, rx) = mpsc::channel::<HoldsPermit>(3);
+        let permit = tx.clone().try_reserve_owned().unwrap();
+        tx.try_send(HoldsPermit(Some(permit))).unwrap();
+        let (count, waker) = counting_waker();
+        let mut closed = Box::pin(tx.closed());
+        assert!(poll_boxed(&mut closed, &waker).is_pending());
+        drop(rx);
+        assert_eq!(count.count(), 1);
+        assert!(poll_boxed(&mut closed, &waker).is_ready());
+        drop(closed);
+        assert_eq!(tx.capacity(), 3);
+
+        // A permit's value sent after the receiver is gone: its drop uses
+        // the channel (and finds it closed).
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let (tx, rx) = mpsc::channel::<Item>(2);
+        let permit = tx.try_reserve().unwrap();
+        drop(rx);
+        permit.send(Item::Echo {
+            _echo: EchoOnDrop {
+                tx: tx.clone(),
+                log: log.clone(),
+            },
+        });
+        assert_eq!(*log.borrow(), vec!["closed"]);
+    });
+}
+
+#[test]
 fn notify_user_code_that_uses_the_same_notify() {
     watchdog(LIMIT, || {
         let notify = Rc::new(Notify::new());
@@ -1732,6 +3320,51 @@ fn notify_user_code_that_uses_the_same_notify() {
 }
 
 #[test]
+fn notify_last_and_enable_with_user_code_that_uses_the_same_notify() {
+    watchdog(LIMIT, || {
+        let notify = Rc::new(Notify::new());
+        // The latest waiter's waker, woken by notify_last, passes a
+        // notify_last on (to the waiter before it) and enables a new future.
+        let enabled = Rc::new(RefCell::new(Vec::new()));
+        let (n, e) = (notify.clone(), enabled.clone());
+        let chain = hook_waker(
+            move || {
+                n.notify_last();
+                let mut fresh = n.notified();
+                e.borrow_mut().push(fresh.enable());
+            },
+            || {},
+        );
+        let (count, plain) = counting_waker();
+        let mut early = notify.notified();
+        let mut late = notify.notified();
+        assert!(poll_with(&mut early, &plain).is_pending());
+        assert!(poll_with(&mut late, &chain).is_pending());
+        notify.notify_last();
+        assert_eq!(count.count(), 1, "the hook's notify_last reached `early`");
+        // The fresh future found no permit, joined, and left when dropped.
+        assert_eq!(*enabled.borrow(), vec![false]);
+        assert_eq!(poll_with(&mut late, &plain), Poll::Ready(()));
+        assert_eq!(poll_with(&mut early, &plain), Poll::Ready(()));
+        drop((early, late));
+        assert!(notify.notified().now_or_never().is_none());
+
+        // An enabled future's placeholder waker is never user code; one
+        // polled later with a waker whose drop notifies: replaced and
+        // dropped with no borrow held.
+        let n = notify.clone();
+        let dropping = hook_waker(|| {}, move || n.notify_last());
+        let mut f = notify.notified();
+        f.enable();
+        assert!(poll_with(&mut f, &dropping).is_pending());
+        drop(dropping);
+        assert!(poll_with(&mut f, &plain).is_pending());
+        // The dropped waker's notify_last chose `f` itself.
+        assert_eq!(poll_with(&mut f, &plain), Poll::Ready(()));
+    });
+}
+
+#[test]
 fn semaphore_user_code_that_uses_the_same_semaphore() {
     watchdog(LIMIT, || {
         let sem = Rc::new(Semaphore::new(1));
@@ -1802,6 +3435,63 @@ fn semaphore_user_code_that_uses_the_same_semaphore() {
             waiter.await.unwrap();
             assert_eq!(sem.available_permits(), 1);
         });
+    });
+}
+
+#[test]
+fn semaphore_many_user_code_that_uses_the_same_semaphore() {
+    watchdog(LIMIT, || {
+        // The head's waker, woken from inside add_permits, takes and forgets
+        // permits, and adds some back: the waiters behind see a consistent
+        // count.
+        let sem = Rc::new(Semaphore::new(0));
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let (s, v) = (sem.clone(), seen.clone());
+        let waker = hook_waker(
+            move || {
+                v.borrow_mut().push(("woken", s.available_permits()));
+                let forgot = s.forget_permits(1);
+                v.borrow_mut().push(("forgot", forgot));
+                s.add_permits(2);
+                let p = s.try_acquire_many(5);
+                v.borrow_mut().push(("try 5", usize::from(p.is_ok())));
+            },
+            || {},
+        );
+        let (count, plain) = counting_waker();
+        let mut big = sem.acquire_many(2);
+        let mut next = sem.acquire_many(2);
+        assert_eq!(acquired(&mut big, &waker), None);
+        assert_eq!(acquired(&mut next, &plain), None);
+        drop(waker);
+        sem.add_permits(3);
+        // `big` got 2 of the 3. The 1 left is set aside for `next`, so the
+        // hook sees none free and forgets none; its 2 more complete `next`,
+        // and its try for 5 finds too few.
+        assert_eq!(
+            *seen.borrow(),
+            vec![("woken", 0), ("forgot", 0), ("try 5", 0)]
+        );
+        assert_eq!(count.count(), 1);
+        assert_eq!(acquired(&mut big, &plain), Some(2));
+        assert_eq!(acquired(&mut next, &plain), Some(2));
+        assert_eq!(sem.available_permits(), 1);
+
+        // A permit whose drop is run from inside a waker (a permit kept in
+        // the hook's state), releasing into the same semaphore.
+        let sem = Rc::new(Semaphore::new(2));
+        let stash: Rc<RefCell<Option<eddy::sync::OwnedPermit>>> = Rc::new(RefCell::new(None));
+        *stash.borrow_mut() = Some(sem.clone().try_acquire_many_owned(2).unwrap());
+        let st = stash.clone();
+        let waker = hook_waker(|| {}, move || drop(st.borrow_mut().take()));
+        let mut a = sem.acquire_many(2);
+        assert_eq!(acquired(&mut a, &waker), None);
+        drop(waker);
+        // Dropping the waiting future drops its waker, whose drop gives the
+        // two permits back while the future is leaving the line.
+        drop(a);
+        assert_eq!(sem.available_permits(), 2);
+        assert!(stash.borrow().is_none());
     });
 }
 
@@ -1957,6 +3647,56 @@ fn oneshot_values_whose_drop_uses_a_oneshot() {
             let rx = slot.borrow_mut().take();
             drop(rx);
         });
+    });
+}
+
+#[test]
+fn oneshot_wakers_dropped_by_the_channel_may_use_it() {
+    watchdog(LIMIT, || {
+        // The receiver's waker, dropped by close(), sends on the channel:
+        // refused (the close came first), without a borrow panic.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let stash = Rc::new(RefCell::new(Some(tx)));
+        let refused = Rc::new(Cell::new(None));
+        let (st, r) = (stash.clone(), refused.clone());
+        let waker = hook_waker(
+            || {},
+            move || {
+                if let Some(tx) = st.borrow_mut().take() {
+                    r.set(Some(tx.send(5).is_err()));
+                }
+            },
+        );
+        assert!(poll_with(&mut rx, &waker).is_pending());
+        drop(waker);
+        rx.close();
+        assert_eq!(refused.get(), Some(true));
+        assert_eq!(rx.try_recv(), Err(oneshot::TryRecvError::Closed));
+
+        // The sender's closed() waker, dropped by send(), looks at the
+        // receiver's side through is_closed on a second channel it holds,
+        // and drops that sender: the second receiver ends.
+        let (tx, mut rx) = oneshot::channel::<u32>();
+        let (tx2, mut rx2) = oneshot::channel::<u32>();
+        let held = Rc::new(RefCell::new(Some(tx2)));
+        let h = held.clone();
+        let waker = hook_waker(
+            || {},
+            move || {
+                if let Some(tx2) = h.borrow_mut().take() {
+                    assert!(!tx2.is_closed());
+                }
+            },
+        );
+        let mut tx = tx;
+        assert!(
+            tx.poll_closed(&mut Context::from_waker(&waker))
+                .is_pending()
+        );
+        drop(waker);
+        tx.send(1).unwrap();
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(rx2.try_recv(), Err(oneshot::TryRecvError::Closed));
     });
 }
 

@@ -1420,3 +1420,116 @@ fn async_channel_between_threads_and_tasks() {
         assert_eq!(total, 2 * (0..100).sum::<u32>());
     });
 }
+
+// ---------------------------------------------------------------------------
+// JoinError's text, JoinSet's extras
+// ---------------------------------------------------------------------------
+
+#[test]
+fn join_error_display_names_the_panic_message_as_tokio_does() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let h = eddy::spawn(async { panic!("boom") });
+            let id = h.id();
+            let err = h.await.unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("task {id} panicked with message \"boom\"")
+            );
+            let n = 3;
+            let err = eddy::spawn(async move { panic!("boom {n}") })
+                .await
+                .unwrap_err();
+            assert!(
+                err.to_string()
+                    .ends_with("panicked with message \"boom 3\""),
+                "{err}"
+            );
+            let err = eddy::spawn(async { std::panic::panic_any(17u32) })
+                .await
+                .unwrap_err();
+            assert!(err.to_string().ends_with("panicked"), "{err}");
+            let h = eddy::spawn(std::future::pending::<()>());
+            let id = h.id();
+            h.abort();
+            assert_eq!(
+                h.await.unwrap_err().to_string(),
+                format!("task {id} was cancelled")
+            );
+        });
+    });
+}
+
+#[test]
+fn join_set_try_join_next_takes_only_what_finished() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let mut set = JoinSet::new();
+            assert!(set.try_join_next().is_none());
+            let (tx, rx) = eddy::sync::oneshot::channel::<u32>();
+            set.spawn(async { 1 });
+            set.spawn(async move { rx.await.unwrap() });
+            assert!(set.try_join_next().is_none(), "nothing ran yet");
+            yield_now().await;
+            assert_eq!(set.try_join_next().unwrap().unwrap(), 1);
+            assert!(set.try_join_next().is_none());
+            assert_eq!(set.len(), 1);
+            tx.send(2).unwrap();
+            yield_now().await;
+            assert_eq!(set.try_join_next().unwrap().unwrap(), 2);
+            assert!(set.is_empty());
+        });
+    });
+}
+
+#[test]
+fn join_set_detach_all_lets_tasks_run_on() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let ran = Rc::new(Cell::new(0));
+            let mut set = JoinSet::new();
+            let (tx, rx) = eddy::sync::oneshot::channel::<()>();
+            let r = ran.clone();
+            set.spawn(async move {
+                rx.await.unwrap();
+                r.set(r.get() + 1);
+                0
+            });
+            let r = ran.clone();
+            set.spawn(async move {
+                r.set(r.get() + 1);
+                0
+            });
+            set.detach_all();
+            assert!(set.is_empty());
+            // A new member may reuse a detached one's key: only its own
+            // result comes back.
+            set.spawn(async { 10 });
+            yield_now().await;
+            tx.send(()).unwrap();
+            yield_now().await;
+            assert_eq!(ran.get(), 2);
+            assert_eq!(set.join_next().await.unwrap().unwrap(), 10);
+            assert!(set.join_next().await.is_none());
+            drop(set);
+        });
+    });
+}
+
+#[test]
+fn join_set_from_iterator_and_extend() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let mut set: JoinSet<u32> = (1..=3u32).map(|i| async move { i }).collect();
+            assert_eq!(set.len(), 3);
+            set.extend((4..=5u32).map(|i| async move { i }));
+            assert_eq!(set.len(), 5);
+            let mut all = set.join_all().await;
+            all.sort();
+            assert_eq!(all, [1, 2, 3, 4, 5]);
+        });
+        // Outside a runtime, collecting panics like spawn does.
+        let err = catch(|| (0..1).map(|_| async {}).collect::<JoinSet<()>>()).unwrap_err();
+        assert!(err.contains("outside a runtime"), "{err}");
+    });
+}

@@ -521,6 +521,43 @@ fn reset_to_the_past_completes_without_waiting() {
     });
 }
 
+/// A sleep reset to a deadline the wheel has passed is done at its next
+/// poll, as `sleep_until` of that deadline is at its first, and the waker it
+/// left is woken by the reset (tokio's `reset_sleep_to_past`).
+#[test]
+fn reset_to_the_past_is_ready_at_the_next_poll_and_wakes() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct Count(AtomicUsize);
+    impl std::task::Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    watchdog(LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        rt.block_on(async {
+            let start = Instant::now();
+            let mut s = pin!(sleep_until(start + ms(100)));
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(count.clone());
+            let mut cx = Context::from_waker(&waker);
+            assert!(s.as_mut().poll(&mut cx).is_pending());
+            // The wheel moves past start + 80 ms.
+            sleep_until(start + ms(90)).await;
+            s.as_mut().reset(start + ms(80));
+            assert_eq!(count.0.load(Ordering::SeqCst), 1, "the reset woke nobody");
+            assert!(s.as_mut().poll(&mut cx).is_ready());
+            // As a new sleep with that deadline.
+            assert!(
+                poll_once(&mut pin!(sleep_until(start + ms(80))))
+                    .await
+                    .is_ready()
+            );
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Many timers
 // ---------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+pub mod echo;
+
 /// tokio's current-thread runtime, the one eddy is compared with.
 pub fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -13,12 +15,29 @@ pub fn tokio_rt() -> tokio::runtime::Runtime {
 
 /// CPU time (user + system) of the calling thread, exact.
 pub fn thread_cpu() -> Duration {
+    cpu_on(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// The CPU-time clock of the calling thread, which other threads can read
+/// (with [`cpu_on`]) for as long as this thread lives.
+pub fn thread_cpu_clock() -> libc::clockid_t {
+    let mut clock: libc::clockid_t = 0;
+    // SAFETY: `pthread_self()` is the calling thread, alive; `clock` is a
+    // valid place for the id.
+    let r = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+    assert_eq!(r, 0, "pthread_getcpuclockid failed: {r}");
+    clock
+}
+
+/// The time on a CPU-time clock (user + system), exact.
+pub fn cpu_on(clock: libc::clockid_t) -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `ts` is a valid timespec for clock_gettime to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    let r = unsafe { libc::clock_gettime(clock, &mut ts) };
+    assert_eq!(r, 0, "clock_gettime: {}", std::io::Error::last_os_error());
     Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 

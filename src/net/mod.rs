@@ -32,11 +32,13 @@
 //! ```
 
 mod addr;
+mod socket;
 mod tcp;
 mod udp;
 mod unix;
 
 pub use self::addr::ToSocketAddrs;
+pub use self::socket::TcpSocket;
 pub use self::tcp::{TcpListener, TcpStream};
 pub use self::udp::UdpSocket;
 pub use self::unix::{UnixListener, UnixStream};

@@ -69,8 +69,16 @@ impl TcpListener {
     }
 
     #[track_caller]
-    fn from_mio(mut io: mio::net::TcpListener) -> io::Result<TcpListener> {
-        let reg = Registration::new(&mut io, mio::Interest::READABLE)?;
+    fn from_mio(io: mio::net::TcpListener) -> io::Result<TcpListener> {
+        TcpListener::from_mio_in(crate::reactor::current_reactor(), io)
+    }
+
+    /// Registers a listening socket with `reactor` (`TcpSocket::listen`).
+    pub(crate) fn from_mio_in(
+        reactor: std::rc::Rc<crate::reactor::Reactor>,
+        mut io: mio::net::TcpListener,
+    ) -> io::Result<TcpListener> {
+        let reg = Registration::new_in(reactor, &mut io, mio::Interest::READABLE)?;
         Ok(TcpListener { io, reg })
     }
 
@@ -180,9 +188,13 @@ impl TcpStream {
         Err(last.expect("resolve gives at least one address"))
     }
 
-    /// A non-blocking connect: register, wait until writable, ask `SO_ERROR`.
     async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
-        let inner = Stream::new(mio::net::TcpStream::connect(addr)?)?;
+        TcpStream::connected(Stream::new(mio::net::TcpStream::connect(addr)?)?).await
+    }
+
+    /// Finishes a non-blocking connect (also `TcpSocket::connect`'s): wait
+    /// until writable, ask `SO_ERROR`.
+    pub(crate) async fn connected(inner: Stream<mio::net::TcpStream>) -> io::Result<TcpStream> {
         loop {
             inner.reg.clear_ready(Direction::Write);
             inner.writable().await?;

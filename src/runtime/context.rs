@@ -1,10 +1,19 @@
 //! The thread-local "current runtime": the only global state in eddy.
 //!
-//! It is set while a runtime runs on this thread (inside `block_on` or
-//! `turn`) and while it drops its tasks, and it is how `eddy::spawn` and a
-//! waker find the run queue without being handed a pointer. It is one
-//! pointer with a constant initialiser and no destructor, so reading it is a
-//! single load from thread-local storage, valid even while the thread exits.
+//! Two cells per thread:
+//!
+//! - `CURRENT`, the runtime `eddy::spawn` and a waker find without being
+//!   handed a pointer. It is set while a runtime is driven (`block_on`,
+//!   `turn`), while it cancels a task or drops its tasks (so destructors may
+//!   use eddy), and while a [`Runtime::enter`](super::Runtime::enter) guard
+//!   lives.
+//! - `BUSY`, set while the loop's own code is on the stack (a drive, a
+//!   cancel, a shutdown): starting a drive then would poll tasks in the
+//!   middle of that code, so `block_on` and `turn` refuse.
+//!
+//! Both are plain `Cell`s with constant initialisers and no destructor, so
+//! reading one is a single load from thread-local storage, valid even while
+//! the thread exits.
 
 use std::cell::Cell;
 use std::ptr;
@@ -13,12 +22,14 @@ use super::core::Core;
 
 thread_local! {
     static CURRENT: Cell<*const Core> = const { Cell::new(ptr::null()) };
+    static BUSY: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The runtime running on this thread, if any.
+/// The runtime current on this thread, if any.
 ///
 /// The pointer is valid for as long as the caller does not return past the
-/// `Enter` guard that set it (every setter is a guard on the stack above).
+/// guard that set it (every setter is a guard on the stack above, and each
+/// keeps its runtime alive: see the module docs of `runtime`).
 pub(crate) fn current() -> *const Core {
     CURRENT.with(Cell::get)
 }
@@ -30,38 +41,49 @@ pub(crate) fn with_current<R>(what: &str, f: impl FnOnce(&Core) -> R) -> R {
     if core.is_null() {
         panic!(
             "eddy: `{what}` was called outside a runtime; call it from inside `block_on`, `turn` \
-             or a task, or use `Runtime::spawn` / `Handle::spawn`"
+             or a task (or under `Runtime::enter`), or use `Runtime::spawn` / `Handle::spawn`"
         );
     }
-    // SAFETY: non-null means an `Enter` guard up the stack keeps the core alive.
+    // SAFETY: non-null means a guard up the stack keeps the core alive.
     f(unsafe { &*core })
 }
 
-/// Makes a runtime current until dropped, restoring what was current before.
+/// Makes a runtime current until dropped, restoring what was before.
 pub(crate) struct Enter {
     prev: *const Core,
+    prev_busy: bool,
 }
 
 impl Enter {
-    /// Enters `core` to drive it. Panics if a runtime already runs on this
-    /// thread: blocking inside it would stall all of its tasks.
+    /// Enters `core` to drive it. Panics if the loop's code of any runtime
+    /// is running on this thread: a drive inside it would stall the outer
+    /// loop, or poll tasks in the middle of cancelling one.
     #[track_caller]
     pub(crate) fn run(core: &Core, what: &str) -> Enter {
-        if !current().is_null() {
+        if BUSY.with(Cell::get) {
             panic!(
-                "eddy: `{what}` was called from inside a runtime (in a task or in another \
-                 `block_on`); that would block the thread that runs the outer loop. \
-                 `.await` the future, or `spawn` it, instead"
+                "eddy: `{what}` was called from inside a runtime (in a task, in another \
+                 `block_on`, or in a destructor the runtime runs); that would block the thread \
+                 that runs the outer loop. `.await` the future, or `spawn` it, instead"
             );
         }
-        Enter::any(core)
+        Enter::busy(core)
     }
 
-    /// Makes `core` current even if another runtime is (to drop a task's
-    /// future inside its own runtime, so destructors can use eddy).
-    pub(crate) fn any(core: &Core) -> Enter {
+    /// Makes `core` current for the loop's own work (a cancel, a shutdown),
+    /// even inside another runtime, so that destructors can use eddy.
+    pub(crate) fn busy(core: &Core) -> Enter {
         Enter {
             prev: CURRENT.with(|c| c.replace(core)),
+            prev_busy: BUSY.with(|b| b.replace(true)),
+        }
+    }
+
+    /// Makes `core` current without running any of its code (`Runtime::enter`).
+    pub(crate) fn current(core: &Core) -> Enter {
+        Enter {
+            prev: CURRENT.with(|c| c.replace(core)),
+            prev_busy: BUSY.with(Cell::get),
         }
     }
 }
@@ -69,5 +91,6 @@ impl Enter {
 impl Drop for Enter {
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.prev));
+        BUSY.with(|b| b.set(self.prev_busy));
     }
 }

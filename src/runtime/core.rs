@@ -12,7 +12,7 @@
 
 use std::cell::Cell;
 use std::future::Future;
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -64,11 +64,19 @@ pub(crate) struct Core {
     /// The `block_on` future has an entry in the run queue.
     main_scheduled: Cell<bool>,
     phase: Cell<Phase>,
+    /// A drive (`block_on` or `turn`) is running. Between drives, work
+    /// put on the run queue signals the host (see `enqueue`).
+    driven: Cell<bool>,
+    /// The `Runtime` was dropped while an abort up the stack held the core;
+    /// that abort shuts the runtime down when it is done (see `cancel_now`).
+    drop_requested: Cell<bool>,
+    /// `shutdown` has started: it runs once.
+    shut_down: Cell<bool>,
     pub(crate) counters: Counters,
 }
 
 impl Core {
-    pub(crate) fn new(config: Config) -> std::io::Result<Box<Core>> {
+    pub(crate) fn new(config: Config) -> std::io::Result<Rc<Core>> {
         let (reactor, unpark) = Reactor::new()?;
         #[cfg(all(test, eddy_loom))]
         let unpark = {
@@ -76,22 +84,69 @@ impl Core {
             super::shared::Unpark::new()
         };
         let shared = Arc::new(Shared::new(unpark));
-        let core = Box::new(Core {
+        let core = Rc::new(Core {
             shared_ptr: Arc::as_ptr(&shared),
             shared,
             run_queue: RunQueue::new(),
             tasks: TaskList::new(config.debug),
             reactor: Rc::new(reactor),
             timers: Rc::new(TimerDriver::new()),
-            blocking: BlockingPool::new(config.max_blocking_threads, config.blocking_keep_alive),
+            blocking: BlockingPool::new(
+                config.max_blocking_threads,
+                config.blocking_keep_alive,
+                match &config.name {
+                    Some(name) => format!("{name}-blocking"),
+                    None => "eddy-blocking".to_string(),
+                },
+            ),
             config,
             next_id: Cell::new(1),
             main_scheduled: Cell::new(false),
             phase: Cell::new(Phase::Running),
+            driven: Cell::new(false),
+            drop_requested: Cell::new(false),
+            shut_down: Cell::new(false),
             counters: Counters::default(),
         });
-        core.shared.set_core(&*core);
+        core.shared.set_core(Rc::as_ptr(&core));
         Ok(core)
+    }
+
+    /// A strong reference to the core of `shared`'s runtime, if it is
+    /// alive. Only on the runtime's own thread.
+    pub(crate) fn upgrade(shared: &Shared) -> Option<Rc<Core>> {
+        let ptr = shared.core();
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: the pointer is `Rc::as_ptr` of the runtime's core (set in
+        // `new`), and it is cleared at the end of `shutdown`, which runs
+        // before the last `Rc` of the core is dropped (`Runtime::drop` and
+        // `release` run it while they hold one). It is read only on the
+        // runtime's thread (callers hold `!Send` handles), so it cannot be
+        // cleared under us: non-null means a strong count is held.
+        unsafe {
+            Rc::increment_strong_count(ptr);
+            Some(Rc::from_raw(ptr))
+        }
+    }
+
+    /// Gives up a strong reference taken for an abort: if the `Runtime`
+    /// was dropped meanwhile and this was the last user, shuts it down.
+    pub(crate) fn release(core: Rc<Core>) {
+        if core.drop_requested.get() && Rc::strong_count(&core) == 1 {
+            core.shutdown();
+        }
+        drop(core);
+    }
+
+    /// The `Runtime` is dropped: shut down now, unless an abort up the
+    /// stack holds the core, which then does it when it returns.
+    pub(crate) fn drop_runtime(core: &Rc<Core>) {
+        core.drop_requested.set(true);
+        if Rc::strong_count(core) == 1 {
+            core.shutdown();
+        }
     }
 
     pub(crate) fn shared_ptr(&self) -> *const Shared {
@@ -132,6 +187,12 @@ impl Core {
         if local & (SCHEDULED | COMPLETE) == 0 {
             task.set_local(local | SCHEDULED);
             self.run_queue.push(Some(task));
+            if !self.driven.get() {
+                // Between drives (an abort, a destructor, `Runtime::enter`)
+                // the runtime counts as parked: the host's fd must turn
+                // readable, as for a wake from another thread.
+                self.shared.signal();
+            }
         }
     }
 
@@ -156,6 +217,10 @@ impl Core {
         let mut future = pin!(future);
         let waker = Waker::from(Arc::clone(&self.shared));
         let mut cx = Context::from_waker(&waker);
+        // What was woken or spawned since the last drive runs before the
+        // future's first poll, so a wake between drives is never starved
+        // by a `block_on` that is ready at once.
+        self.drain_remote();
         self.schedule_main();
         loop {
             let mut budget = self.config.event_interval;
@@ -208,12 +273,6 @@ impl Core {
             self.reactor.arm_timer(self.timers.next_deadline());
         }
         self.reactor.fd()
-    }
-
-    /// A task was spawned from outside a drive: a host watching the fd must
-    /// see that there is work.
-    pub(crate) fn spawned_outside(&self) {
-        self.shared.signal();
     }
 
     /// The live tasks, oldest first.
@@ -298,10 +357,16 @@ impl Core {
 
     /// Sleeps in the poller unless a remote message arrived meanwhile.
     fn park(&self, timeout: Option<Duration>) {
+        if let Some(hook) = &self.config.on_park {
+            hook();
+        }
         if self.shared.begin_park() {
             bump(&self.counters.parks);
             self.poll_reactor(timeout);
             self.shared.end_park();
+        }
+        if let Some(hook) = &self.config.on_unpark {
+            hook();
         }
     }
 
@@ -348,15 +413,26 @@ impl Core {
 
     /// The runtime's drop: cancel every task (with the runtime current, so
     /// destructors may spawn or use timers), then close the shared block.
+    ///
+    /// It must not unwind: other tasks' handles, I/O objects and sleeps
+    /// outlive the runtime and must find it closed. Every step that runs
+    /// user code is contained: cancelling drops futures under
+    /// `catch_unwind` and completing wakes joiners under it
+    /// (`task/harness.rs`); closing the remote queue, the wheel, the reactor
+    /// and the blocking pool drops or wakes foreign wakers and queued
+    /// closures, each step under `quietly`.
     pub(crate) fn shutdown(&self) {
-        let _enter = Enter::any(self);
+        if self.shut_down.replace(true) {
+            return;
+        }
+        let _enter = Enter::busy(self);
         self.phase.set(Phase::Draining);
         // Close the remote queue first: spawns still queued by other threads
         // are dropped here (their handles report a cancel), however many
         // there are, and from now on a late wake or spawn is dropped by the
         // thread that sends it. No remote message can then reach the rounds
         // below, which only count destructors that spawn.
-        self.shared.close();
+        quietly(|| self.shared.close());
         let mut rounds = 0;
         loop {
             if self.tasks.is_empty() {
@@ -386,10 +462,19 @@ impl Core {
             }
         }
         self.main_scheduled.set(false);
-        self.timers.close();
-        self.reactor.close();
+        quietly(|| self.timers.close());
+        quietly(|| self.reactor.close());
         self.shared.set_core(std::ptr::null());
-        self.blocking.shutdown();
+        quietly(|| self.blocking.shutdown());
+    }
+}
+
+/// Runs `f`, swallowing a panic: for the steps of `shutdown`, which must
+/// not unwind, where the code that panics (a foreign waker, a closure's
+/// destructor) has nobody to report to.
+fn quietly(f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        harness::drop_quietly(payload);
     }
 }
 
@@ -422,6 +507,7 @@ struct Drive<'a> {
 impl<'a> Drive<'a> {
     fn start(core: &'a Core) -> Drive<'a> {
         core.shared.end_park();
+        core.driven.set(true);
         Drive { core }
     }
 }
@@ -429,6 +515,7 @@ impl<'a> Drive<'a> {
 impl Drop for Drive<'_> {
     fn drop(&mut self) {
         let core = self.core;
+        core.driven.set(false);
         core.shared.park_outside(!core.run_queue.is_empty());
         core.reactor.arm_timer(core.timers.next_deadline());
     }

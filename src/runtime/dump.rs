@@ -52,6 +52,17 @@ impl fmt::Debug for TaskInfo {
 }
 
 /// What a task is doing, in a [`TaskInfo`].
+///
+/// ```
+/// use eddy::runtime::TaskState;
+///
+/// let rt = eddy::Runtime::new()?;
+/// rt.spawn(std::future::pending::<()>());
+/// assert_eq!(rt.tasks()[0].state, TaskState::Scheduled);
+/// rt.block_on(eddy::task::yield_now()); // it runs once and waits
+/// assert_eq!(rt.tasks()[0].state, TaskState::Idle);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TaskState {
     /// Waiting to be woken (its future returned `Pending`).

@@ -53,6 +53,24 @@ impl Handle {
     /// runtime's thread when its loop next runs; the returned handle can be
     /// awaited anywhere. If the runtime is gone, the future is dropped here
     /// and the handle is already cancelled.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// let handle = rt.handle();
+    /// let worker = std::thread::spawn(move || {
+    ///     // A plain thread hands work to the loop and waits for the answer.
+    ///     let task = handle.spawn(async { 6 * 7 });
+    ///     futures::executor::block_on(task).unwrap()
+    /// });
+    /// // The loop runs until the thread has its answer.
+    /// rt.block_on(async {
+    ///     while !worker.is_finished() {
+    ///         eddy::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///     }
+    /// });
+    /// assert_eq!(worker.join().unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> RemoteJoinHandle<F::Output>
     where

@@ -9,7 +9,8 @@
 //! Files: `core.rs` is the loop, `run_queue.rs` the run queue, `context.rs`
 //! the thread-local "current runtime", `shared.rs` the block other threads
 //! see (remote queue, park flag, unpark waker), `handle.rs` the `Handle`,
-//! `metrics.rs` the counters and `dump.rs` the task dump.
+//! `metrics.rs` the counters and `dump.rs` the task dump;
+//! `thread_per_core.rs` runs one runtime per CPU ([`ThreadPerCore`]).
 //!
 //! # Driving eddy from another loop
 //!
@@ -22,10 +23,43 @@
 //! eventfd again, written once), and when the next timer is due (a
 //! timerfd, armed after each turn only if the earliest deadline changed).
 //! Between turns the runtime counts as parked.
+//!
+//! # Where the loop holds `&Core` while user code runs
+//!
+//! User code (a future's poll or destructor, a waker, an output's
+//! destructor) may spawn, wake, abort, panic, or drop the `Runtime`. The
+//! core is an `Rc`, and each place that keeps a reference into it across
+//! such code also keeps it alive:
+//!
+//! - **A drive** (`Core::block_on`, `Core::turn`, and the loop's calls into
+//!   the reactor, the wheel and the tasks): reached through `&Runtime`,
+//!   which the caller borrows for the whole drive, so the `Runtime` cannot
+//!   be dropped under it in safe code.
+//! - **An abort between drives** (`cancel_now`, from `abort` and
+//!   `JoinSet`'s drop): nothing borrows the `Runtime` there, and the
+//!   cancelled future may hold the last `Rc<Runtime>`. `cancel_now` holds
+//!   its own strong count; a `Runtime` dropped meanwhile only marks the
+//!   core, and the shutdown runs when the abort is done (`Core::release`).
+//! - **The shutdown** (`Core::shutdown`, from the `Runtime`'s drop or from
+//!   `Core::release`): its caller holds a strong count until it returns. It
+//!   never unwinds: every call into user code in it is under
+//!   `catch_unwind`, so the core pointer the tasks' handles use is always
+//!   cleared before the core is freed.
+//! - **`with_current`** (`spawn`, `spawn_blocking`, `Handle::current`, a
+//!   `Sleep`'s first poll, I/O constructors): the current core is alive
+//!   while the guard that made it current is on the stack, which is one of
+//!   the three above, or an [`EnterGuard`], which borrows the `Runtime`.
+//! - **Completing a task** (`harness::complete`) takes `&TaskList` across
+//!   the output's destructor and the joiner's wake; it is always called
+//!   from one of the places above.
+//!
+//! Wakes never hold it: a waker reaches the core only through `CURRENT`
+//! (the same guards) or through the shared block's remote queue.
 
 use std::future::Future;
 use std::io;
 use std::panic::Location;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 use std::time::Duration;
@@ -39,6 +73,7 @@ mod loom_model;
 mod metrics;
 mod run_queue;
 mod shared;
+mod thread_per_core;
 
 pub(crate) use self::context::with_current;
 pub(crate) use self::core::Core;
@@ -46,6 +81,7 @@ pub use self::dump::{TaskInfo, TaskState};
 pub use self::handle::Handle;
 pub use self::metrics::Metrics;
 pub(crate) use self::shared::{Remote, RemoteSpawn, Shared};
+pub use self::thread_per_core::{ThreadPerCore, Worker};
 
 use crate::task::JoinHandle;
 use crate::task::raw::TaskRef;
@@ -54,9 +90,11 @@ use crate::task::raw::TaskRef;
 /// the runtime, which cancels every task still alive. This is Python's
 /// `asyncio.run`.
 ///
-/// Panics if the runtime cannot be built (the process is out of file
-/// descriptors), or if called from inside a runtime. A panic in `future`
-/// propagates out of `block_on`.
+/// # Panics
+///
+/// If the runtime cannot be built (the process is out of file
+/// descriptors), or if called from inside a runtime (a task, another
+/// `block_on`). A panic in `future` propagates out of `block_on`.
 ///
 /// ```
 /// let answer = eddy::block_on(async {
@@ -89,11 +127,24 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Runtime {
-    core: Box<Core>,
+    // An `Rc` so that an abort can keep the core alive while a destructor
+    // it runs drops the `Runtime` (see `cancel_now`).
+    core: Rc<Core>,
 }
 
 impl Runtime {
-    /// Builds a runtime with the default settings.
+    /// Builds a runtime with the default settings (see [`Builder::new`]).
+    ///
+    /// # Errors
+    ///
+    /// The OS error if it refuses the epoll instance or the eventfd (for
+    /// example `EMFILE`, out of file descriptors).
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// assert_eq!(rt.block_on(async { 2 + 2 }), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> io::Result<Runtime> {
         Builder::new().build()
     }
@@ -112,8 +163,10 @@ impl Runtime {
     /// output. Spawned tasks run meanwhile; those still alive at the end wait
     /// for the next call (or are cancelled when the runtime is dropped).
     ///
-    /// Panics if a runtime is already running on this thread (a `block_on`
-    /// inside a task would stall the loop that runs it). A panic in `future`
+    /// # Panics
+    ///
+    /// If a runtime is already running on this thread (a `block_on` inside a
+    /// task would stall the loop that runs it). A panic in `future`
     /// propagates; panics in spawned tasks do not.
     ///
     /// ```
@@ -141,9 +194,7 @@ impl Runtime {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let handle = self.core.spawn(future, Location::caller());
-        self.core.spawned_outside();
-        handle
+        self.core.spawn(future, Location::caller())
     }
 
     /// One turn of the loop, for a host program that drives eddy from its
@@ -159,7 +210,9 @@ impl Runtime {
     /// beside the host's own, and call `turn(Some(Duration::ZERO))` when it
     /// is readable.
     ///
-    /// Panics if called from inside a runtime (a task, or `block_on`).
+    /// # Panics
+    ///
+    /// If called from inside a runtime (a task, or `block_on`).
     ///
     /// ```
     /// use std::time::Duration;
@@ -202,7 +255,91 @@ impl Runtime {
         self.core.tasks()
     }
 
+    /// The name given with [`Builder::name`], if any.
+    ///
+    /// ```
+    /// assert_eq!(eddy::Runtime::new()?.name(), None);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.core.config.name.as_deref()
+    }
+
+    /// Makes this runtime the current one on this thread until the guard is
+    /// dropped, without driving it: what needs a current runtime
+    /// ([`spawn`](crate::spawn), I/O constructors such as
+    /// [`TcpListener::bind`](crate::net::TcpListener::bind), a first poll
+    /// of a `Sleep`) works outside [`block_on`](Runtime::block_on). Tasks
+    /// spawned meanwhile run when the loop next runs. `block_on` and `turn`
+    /// may be called while the guard lives.
+    ///
+    /// # Panics
+    ///
+    /// Dropping guards out of the order they were made in panics (the
+    /// runtime each one restores would be wrong).
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// let task = {
+    ///     let _guard = rt.enter();
+    ///     eddy::spawn(async { "spawned under enter" })
+    /// };
+    /// assert_eq!(rt.block_on(task).unwrap(), "spawned under enter");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _enter: context::Enter::current(&self.core),
+            core: Rc::as_ptr(&self.core),
+            _runtime: std::marker::PhantomData,
+        }
+    }
+
+    /// Drops the runtime (cancelling its tasks, as `drop` does), then waits
+    /// at most `timeout` for its blocking threads to finish the closures
+    /// they run and exit. Plain `drop` does not wait for them (see
+    /// [`spawn_blocking`](crate::task::spawn_blocking)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = eddy::Runtime::new()?;
+    /// let two = rt.block_on(async { eddy::task::spawn_blocking(|| 1 + 1).await });
+    /// assert_eq!(two.unwrap(), 2);
+    /// rt.shutdown_timeout(Duration::from_secs(10)); // the idle helper exits at once
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        let pool = self.core.blocking.clone();
+        drop(self);
+        pool.wait_for_threads(timeout);
+    }
+
+    /// Drops the runtime without waiting for its blocking threads: the same
+    /// as `drop`, named as in tokio. Closures still running finish on their
+    /// threads and their results are dropped.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// rt.spawn(std::future::pending::<()>());
+    /// rt.shutdown_background(); // the task is cancelled, nothing waits
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_background(self) {
+        drop(self);
+    }
+
     /// A handle that spawns onto this runtime from any thread.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// let handle = rt.handle();
+    /// let task = std::thread::spawn(move || handle.spawn(async { "from a thread" }))
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(task).unwrap(), "from a thread");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn handle(&self) -> Handle {
         Handle::new(Arc::clone(&self.core.shared))
     }
@@ -225,7 +362,19 @@ impl Runtime {
         self.core.next_deadline()
     }
 
-    /// A snapshot of the runtime's counters.
+    /// A snapshot of the runtime's counters. They are plain counters kept
+    /// anyway, so reading them costs nothing while the loop runs.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     eddy::spawn(async {}).await.unwrap();
+    /// });
+    /// let m = rt.metrics();
+    /// assert_eq!(m.tasks_spawned, 1);
+    /// assert_eq!(m.tasks_alive, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn metrics(&self) -> Metrics {
         let c = &self.core.counters;
         Metrics {
@@ -280,26 +429,83 @@ impl std::os::fd::AsRawFd for Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.core.shutdown();
+        Core::drop_runtime(&self.core);
     }
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
+            .field("name", &self.name())
             .field("metrics", &self.metrics())
             .finish_non_exhaustive()
     }
 }
 
+/// The guard of [`Runtime::enter`]: the runtime is current on this thread
+/// until it is dropped. `!Send`.
+///
+/// ```
+/// let rt = eddy::Runtime::new()?;
+/// let guard = rt.enter();
+/// let listener = eddy::net::TcpListener::bind("127.0.0.1:0")?; // needs a runtime
+/// drop(guard);
+/// # drop(listener);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[must_use = "the runtime stays current only while the guard lives"]
+pub struct EnterGuard<'a> {
+    _enter: context::Enter,
+    core: *const Core,
+    _runtime: std::marker::PhantomData<&'a Runtime>,
+}
+
+impl Drop for EnterGuard<'_> {
+    fn drop(&mut self) {
+        if context::current() != self.core && !std::thread::panicking() {
+            panic!(
+                "eddy: `EnterGuard`s were dropped out of order: drop the guard of the runtime \
+                 entered last first"
+            );
+        }
+    }
+}
+
+impl std::fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+/// A hook the loop calls around parking.
+pub(crate) type Hook = Arc<dyn Fn() + Send + Sync>;
+
 /// The settings a runtime is built with.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) event_interval: u32,
     pub(crate) debug: bool,
     pub(crate) slow_poll_threshold: Duration,
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
+    pub(crate) name: Option<String>,
+    pub(crate) on_park: Option<Hook>,
+    pub(crate) on_unpark: Option<Hook>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("name", &self.name)
+            .field("event_interval", &self.event_interval)
+            .field("debug", &self.debug)
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field("on_thread_park", &self.on_park.is_some())
+            .field("on_thread_unpark", &self.on_unpark.is_some())
+            .finish()
+    }
 }
 
 /// Builds a [`Runtime`] with chosen settings. Setters chain.
@@ -327,7 +533,12 @@ impl Default for Builder {
 impl Builder {
     /// The default settings: `event_interval` 61, debug mode off unless
     /// `EDDY_DEBUG=1`, slow-poll threshold 100 ms, at most 16 blocking
-    /// threads, which exit after 10 s idle.
+    /// threads, which exit after 10 s idle, no name, no park hooks.
+    ///
+    /// ```
+    /// let rt = eddy::Builder::new().build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> Builder {
         Builder {
             config: Config {
@@ -336,14 +547,89 @@ impl Builder {
                 slow_poll_threshold: Duration::from_millis(100),
                 max_blocking_threads: 16,
                 blocking_keep_alive: Duration::from_secs(10),
+                name: None,
+                on_park: None,
+                on_unpark: None,
             },
         }
+    }
+
+    /// Names the runtime: [`Runtime::name`] gives it back, the runtime's
+    /// `Debug` output shows it, and its blocking threads are called
+    /// `<name>-blocking` (`eddy-blocking` without a name).
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::builder().name("ingest").build()?;
+    /// assert_eq!(rt.name(), Some("ingest"));
+    /// assert!(format!("{rt:?}").contains("ingest"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.config.name = Some(name.into());
+        self
+    }
+
+    /// Calls `hook` on the loop's thread each time the loop is about to
+    /// sleep in the poller because nothing is ready (tokio's
+    /// `on_thread_park`). It runs on the hot path of going idle: keep it
+    /// short. A panic in it propagates out of `block_on` or `turn`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let parks = Arc::new(AtomicUsize::new(0));
+    /// let counter = parks.clone();
+    /// let rt = eddy::Runtime::builder()
+    ///     .on_thread_park(move || {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(eddy::time::sleep(std::time::Duration::from_millis(1)));
+    /// assert!(parks.load(Ordering::Relaxed) >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_park(mut self, hook: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.config.on_park = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` on the loop's thread each time the loop wakes up from
+    /// sleeping in the poller (after the park that
+    /// [`on_thread_park`](Builder::on_thread_park) announced).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let unparks = Arc::new(AtomicUsize::new(0));
+    /// let counter = unparks.clone();
+    /// let rt = eddy::Runtime::builder()
+    ///     .on_thread_unpark(move || {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(eddy::time::sleep(std::time::Duration::from_millis(1)));
+    /// assert!(unparks.load(Ordering::Relaxed) >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_thread_unpark(mut self, hook: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.config.on_unpark = Some(Arc::new(hook));
+        self
     }
 
     /// After this many polls in a row the loop looks at I/O, timers and other
     /// threads even if tasks are still ready (default 61, as tokio). Lower is
     /// fairer to I/O; higher spends fewer syscalls when tasks keep busy.
-    /// Panics if `n` is 0.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::builder().event_interval(31).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn event_interval(mut self, n: u32) -> Builder {
         assert!(n > 0, "eddy: Builder::event_interval must be at least 1");
         self.config.event_interval = n;
@@ -353,18 +639,48 @@ impl Builder {
     /// Debug mode, as `asyncio.run(debug=True)`: tasks remember where they
     /// were spawned and slow polls are reported on stderr. Also turned on
     /// by the environment variable `EDDY_DEBUG=1`.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::builder().debug(true).build()?;
+    /// rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.tasks();
+    /// assert!(dump[0].location.is_some()); // where it was spawned
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn debug(mut self, on: bool) -> Builder {
         self.config.debug = on;
         self
     }
 
-    /// In debug mode, a poll longer than this is reported (default 100 ms).
+    /// In debug mode, a poll longer than this is reported (default 100 ms),
+    /// as `eddy: slow poll: task <id> spawned at <file>:<line>:<col> took
+    /// <ms> ms` on stderr.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = eddy::Runtime::builder()
+    ///     .debug(true)
+    ///     .slow_poll_threshold(Duration::from_millis(20))
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
         self.config.slow_poll_threshold = threshold;
         self
     }
 
-    /// The most threads `spawn_blocking` starts (default 16). Panics if 0.
+    /// The most threads [`spawn_blocking`](crate::task::spawn_blocking)
+    /// starts (default 16); more closures wait in a queue.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::builder().max_blocking_threads(2).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
         assert!(
             n > 0,
@@ -375,14 +691,35 @@ impl Builder {
     }
 
     /// How long an idle blocking thread waits for work before it exits
-    /// (default 10 s).
+    /// (default 10 s; `Duration::MAX` keeps idle threads until the runtime
+    /// is dropped).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = eddy::Runtime::builder()
+    ///     .blocking_keep_alive(Duration::from_secs(1))
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Builder {
         self.config.blocking_keep_alive = keep_alive;
         self
     }
 
-    /// Builds the runtime: an epoll instance and an eventfd. Fails only if
-    /// the OS refuses those (for example EMFILE).
+    /// Builds the runtime: an epoll instance and an eventfd. The builder can
+    /// build more than one.
+    ///
+    /// # Errors
+    ///
+    /// The OS error if it refuses those (for example `EMFILE`).
+    ///
+    /// ```
+    /// let builder = eddy::Runtime::builder().name("worker");
+    /// let (a, b) = (builder.build()?, builder.build()?);
+    /// assert_eq!(a.name(), b.name());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn build(&self) -> io::Result<Runtime> {
         Ok(Runtime {
             core: Core::new(self.config.clone())?,
@@ -423,6 +760,18 @@ pub(crate) fn wake_local(waker: &Waker) -> bool {
     false
 }
 
+/// The timer driver of the runtime current on this thread (null if none):
+/// lets a `Sleep` see that a runtime other than its own polls it.
+#[inline]
+pub(crate) fn current_timers() -> *const crate::time::TimerDriver {
+    let core = context::current();
+    if core.is_null() {
+        return std::ptr::null();
+    }
+    // SAFETY: a non-null current core is alive (a guard up the stack).
+    Rc::as_ptr(unsafe { &(*core).timers })
+}
+
 /// The `block_on` future's waker is the shared block itself.
 impl Wake for Shared {
     fn wake(self: Arc<Self>) {
@@ -441,15 +790,24 @@ impl Wake for Shared {
     }
 }
 
-/// Drops a task's future now, inside its runtime (which is alive: the
-/// future is). Used by `abort` on a task that is not running.
+/// Drops a task's future now, inside its runtime. Used by `abort` on a task
+/// that is not running, which may be called between drives.
+///
+/// The destructor is user code and may drop the `Runtime` itself (a task
+/// holding the last `Rc<Runtime>`): the strong reference taken here keeps
+/// the core alive until the task is completed, and the runtime's shutdown
+/// then runs in `Core::release`, after it.
 pub(crate) fn cancel_now(task: TaskRef) {
-    let core = task.shared().core();
-    debug_assert!(!core.is_null(), "a task with a future outlived its runtime");
-    // SAFETY: a task whose future is alive belongs to a live runtime (its
-    // drop cancels every task before clearing this pointer), and `abort` runs
-    // on that runtime's thread (handles are `!Send`).
-    let core = unsafe { &*core };
-    let _enter = context::Enter::any(core);
-    crate::task::harness::cancel(task, &core.tasks);
+    // `abort` runs on the runtime's thread (handles are `!Send`). A task
+    // with a future belongs to a live runtime: its shutdown cancels every
+    // task before the core goes.
+    let Some(core) = Core::upgrade(task.shared()) else {
+        debug_assert!(false, "a task with a future outlived its runtime");
+        return;
+    };
+    {
+        let _enter = context::Enter::busy(&core);
+        crate::task::harness::cancel(task, &core.tasks);
+    }
+    Core::release(core);
 }

@@ -7,6 +7,14 @@
 //! value, the room it frees is *reserved* for the first waiting sender,
 //! which then cannot be overtaken. A send future dropped while it holds a
 //! reservation gives the room back to the next sender.
+//!
+//! Room can also be reserved ahead of the value ([`Sender::reserve`] and
+//! its kin, in `mpsc/reserve.rs`): a [`Permit`] holds one slot until it
+//! sends into it or is dropped. Reservations wait in the same FIFO line as
+//! sends, and a request for several slots at the head holds back the
+//! requests behind it until all its room is free. After
+//! [`Receiver::close`], permits already out can still send, and the
+//! receiver waits for them before it ends.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -15,10 +23,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
+use super::Notify;
 use super::waiters::{Grant, WAITING, WaitList};
 
-/// A waiting sender was given a reserved slot.
+mod reserve;
+
+pub use self::reserve::{OwnedPermit, Permit, PermitIterator};
+
+/// A waiting sender was given the room it asked for.
 const SLOT: Grant = 1;
 /// A waiting sender learned that the receiver is gone.
 const CLOSED: Grant = 2;
@@ -27,15 +41,23 @@ struct Chan<T> {
     queue: RefCell<VecDeque<T>>,
     /// `usize::MAX` for an unbounded channel.
     cap: usize,
-    /// Slots promised to senders that were waiting.
+    /// Room held off the queue: given to waiters that have not looked yet,
+    /// and held by permits.
     reserved: Cell<usize>,
+    /// The part of `reserved` that live permits hold: after `close`, the
+    /// receiver waits for them.
+    permits: Cell<usize>,
     senders: Cell<usize>,
     /// The receiver is gone or closed: sends fail.
     closed: Cell<bool>,
+    /// The receiver is gone: a permit's value is dropped, not queued.
+    rx_gone: Cell<bool>,
     rx_waker: Cell<Option<Waker>>,
     send_waiters: RefCell<WaitList>,
     /// Whether `send_waiters` has anyone waiting (saves a borrow per recv).
     senders_waiting: Cell<bool>,
+    /// Wakes `Sender::closed` futures when the receiver closes or goes.
+    rx_closed: Notify,
 }
 
 impl<T> Chan<T> {
@@ -44,11 +66,14 @@ impl<T> Chan<T> {
             queue: RefCell::new(VecDeque::with_capacity(cap.min(1024))),
             cap,
             reserved: Cell::new(0),
+            permits: Cell::new(0),
             senders: Cell::new(1),
             closed: Cell::new(false),
+            rx_gone: Cell::new(false),
             rx_waker: Cell::new(None),
             send_waiters: RefCell::default(),
             senders_waiting: Cell::new(false),
+            rx_closed: Notify::new(),
         })
     }
 
@@ -58,6 +83,11 @@ impl<T> Chan<T> {
         len + self.reserved.get() < self.cap && !self.senders_waiting.get()
     }
 
+    /// Slots neither queued nor reserved. Never call with `queue` borrowed.
+    fn free(&self) -> usize {
+        self.cap - self.queue.borrow().len() - self.reserved.get()
+    }
+
     #[inline]
     fn wake_receiver(&self) {
         if let Some(waker) = self.rx_waker.take() {
@@ -65,17 +95,25 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Gives a freed slot to the first waiting sender, if any.
-    fn grant_slot(&self) {
-        let waker = {
-            let mut waiters = self.send_waiters.borrow_mut();
-            let waker = waiters.grant_front(SLOT);
-            self.senders_waiting.set(!waiters.is_empty());
-            waker
-        };
-        if let Some(waker) = waker {
-            self.reserved.set(self.reserved.get() + 1);
-            waker.wake();
+    /// Gives free room to the waiting senders at the head, in order, while
+    /// it covers what each asks for.
+    #[inline(never)]
+    fn grant_room(&self) {
+        loop {
+            let free = self.free();
+            let waker = {
+                let mut waiters = self.send_waiters.borrow_mut();
+                let Some((need, waker)) = waiters.grant_front_within(SLOT, free) else {
+                    return;
+                };
+                self.reserved.set(self.reserved.get() + need);
+                self.senders_waiting.set(!waiters.is_empty());
+                waker
+            };
+            // No borrow held: the waker may use the channel.
+            if let Some(waker) = waker {
+                waker.wake();
+            }
         }
     }
 
@@ -88,11 +126,126 @@ impl<T> Chan<T> {
         for waker in wake {
             waker.wake();
         }
+        self.rx_closed.notify_waiters();
+    }
+
+    /// Waits in line for `need` slots; on `Ready(Ok)` they are counted in
+    /// `reserved`, for the caller to fill or to hand to a permit.
+    /// `Ready(Err)` if the receiver is gone or closed.
+    fn poll_room(
+        &self,
+        key: &mut Option<usize>,
+        need: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), ()>> {
+        let Some(k) = *key else {
+            if self.closed.get() {
+                return Poll::Ready(Err(()));
+            }
+            if need == 0 || (!self.senders_waiting.get() && self.free() >= need) {
+                self.reserved.set(self.reserved.get() + need);
+                return Poll::Ready(Ok(()));
+            }
+            // Full, or senders wait ahead of us: join the back of the line.
+            let waker = cx.waker().clone();
+            *key = Some(self.send_waiters.borrow_mut().push_needing(waker, need));
+            self.senders_waiting.set(true);
+            return Poll::Pending;
+        };
+        let grant = self.send_waiters.borrow().grant(k);
+        if grant == WAITING {
+            if !self.send_waiters.borrow().will_wake(k, cx.waker()) {
+                let waker = cx.waker().clone();
+                let old = self.send_waiters.borrow_mut().set_waker(k, waker);
+                drop(old);
+            }
+            return Poll::Pending;
+        }
+        *key = None;
+        let removed = self.send_waiters.borrow_mut().remove(k);
+        drop(removed);
+        if grant == SLOT && !self.closed.get() {
+            return Poll::Ready(Ok(()));
+        }
+        if grant == SLOT {
+            // Closed after the room was kept for us: nothing can use it.
+            self.reserved.set(self.reserved.get() - need);
+        }
+        Poll::Ready(Err(()))
+    }
+
+    /// Leaves the line of waiting senders, passing on room kept for us.
+    #[inline(never)]
+    fn leave(&self, key: usize, need: usize) {
+        let (grant, waker) = {
+            let mut waiters = self.send_waiters.borrow_mut();
+            let removed = waiters.remove(key);
+            self.senders_waiting.set(!waiters.is_empty());
+            removed
+        };
+        drop(waker);
+        if grant == SLOT {
+            self.reserved.set(self.reserved.get() - need);
+        }
+        // The room kept for us, or (if we were the head) room that was
+        // too little for us, may serve the next in line.
+        if grant != CLOSED && self.senders_waiting.get() {
+            self.grant_room();
+        }
+    }
+
+    /// Gives back `n` slots that permits held without sending.
+    fn release_permits(&self, n: usize) {
+        self.permits.set(self.permits.get() - n);
+        self.reserved.set(self.reserved.get() - n);
+        if self.senders_waiting.get() {
+            self.grant_room();
+        }
+        // A closed channel ends for the receiver once no permit is out.
+        if self.closed.get() && self.permits.get() == 0 {
+            self.wake_receiver();
+        }
+    }
+
+    /// Fills one slot a permit held.
+    fn send_permitted(&self, value: T) {
+        self.permits.set(self.permits.get() - 1);
+        self.reserved.set(self.reserved.get() - 1);
+        if self.rx_gone.get() {
+            // Nobody will ever take it: dropped now, with no borrow held.
+            drop(value);
+            return;
+        }
+        self.queue.borrow_mut().push_back(value);
+        self.wake_receiver();
+    }
+
+    /// True once nothing more can come to the receiver, besides what is
+    /// queued: every sender is gone, or the channel was closed and no
+    /// permit is out.
+    fn is_over(&self) -> bool {
+        self.senders.get() == 0 || (self.closed.get() && self.permits.get() == 0)
+    }
+
+    fn capacity(&self) -> usize {
+        if self.cap == usize::MAX {
+            return usize::MAX;
+        }
+        // While senders wait, free room is set aside for the head.
+        if self.senders_waiting.get() {
+            0
+        } else {
+            self.free()
+        }
     }
 }
 
-/// A bounded channel: `send` waits while `capacity` values are queued.
-/// This is Python's `asyncio.Queue(maxsize)`. Panics if `capacity` is 0.
+/// A bounded channel: `send` waits while `capacity` values are queued (or
+/// their room is reserved). This is Python's `asyncio.Queue(maxsize)`.
+///
+/// # Panics
+///
+/// If `capacity` is 0.
 ///
 /// ```
 /// use eddy::sync::mpsc;
@@ -117,17 +270,14 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         capacity > 0,
         "eddy: mpsc::channel needs a capacity of at least 1 (use mpsc::unbounded for no limit)"
     );
-    let chan = Chan::new(capacity);
-    (
-        Sender {
-            chan: Rc::clone(&chan),
-        },
-        Receiver { chan },
-    )
+    pair(Chan::new(capacity))
 }
 
 /// An unbounded channel: `send` never waits (memory is the limit). The same
-/// `Sender` and `Receiver` types as [`channel`].
+/// `Sender` and `Receiver` types as [`channel`], so it also has what
+/// tokio's `UnboundedSender` lacks: [`Sender::reserve`] and its kin work
+/// and never wait, and [`Sender::capacity`] and
+/// [`Sender::max_capacity`] are `usize::MAX`.
 ///
 /// ```
 /// use eddy::sync::mpsc;
@@ -141,12 +291,18 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// });
 /// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    let chan = Chan::new(usize::MAX);
+    pair(Chan::new(usize::MAX))
+}
+
+fn pair<T>(chan: Rc<Chan<T>>) -> (Sender<T>, Receiver<T>) {
     (
         Sender {
             chan: Rc::clone(&chan),
         },
-        Receiver { chan },
+        Receiver {
+            chan,
+            terminated: false,
+        },
     )
 }
 
@@ -180,9 +336,13 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Sends `value` now, or says why not: `Full` or `Closed` (the
-    /// receiver is gone), each giving the value back. A bounded channel is
-    /// also full to `try_send` while other senders wait for room.
+    /// Sends `value` now, or says why not.
+    ///
+    /// # Errors
+    ///
+    /// `Full` (a bounded channel is also full to `try_send` while other
+    /// senders wait for room) or `Closed` (the receiver is gone or closed),
+    /// each giving the value back.
     ///
     /// ```
     /// use eddy::sync::mpsc::{self, TrySendError};
@@ -211,9 +371,122 @@ impl<T> Sender<T> {
         Ok(())
     }
 
-    /// True if the receiver is gone (or closed): sends fail.
+    /// Sends `value`, waiting at most `timeout` for room (the value is
+    /// queued only if room comes in time). A channel with room sends at
+    /// once, whatever the timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] if no room came in time,
+    /// [`SendTimeoutError::Closed`] if the receiver is gone or closed; each
+    /// gives the value back.
+    ///
+    /// # Panics
+    ///
+    /// If it has to wait outside a runtime (its timer needs one, as
+    /// [`crate::time::timeout`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy::sync::mpsc::{self, SendTimeoutError};
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, _rx) = mpsc::channel(1);
+    ///     tx.send_timeout(1, Duration::from_millis(10)).await.unwrap();
+    ///     let full = tx.send_timeout(2, Duration::from_millis(10)).await;
+    ///     assert_eq!(full, Err(SendTimeoutError::Timeout(2)));
+    /// });
+    /// ```
+    pub async fn send_timeout(
+        &self,
+        value: T,
+        timeout: Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
+        match crate::time::timeout(timeout, self.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(value);
+                Ok(())
+            }
+            Ok(Err(_)) => Err(SendTimeoutError::Closed(value)),
+            Err(_) => Err(SendTimeoutError::Timeout(value)),
+        }
+    }
+
+    /// True if the receiver is gone or called [`Receiver::close`]: sends
+    /// fail.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// let (tx, rx) = mpsc::channel::<u32>(1);
+    /// assert!(!tx.is_closed());
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.chan.closed.get()
+    }
+
+    /// Waits until the receiver is gone or closed (completes at once if it
+    /// is): lets a producer stop work nobody will receive.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, rx) = mpsc::channel::<u32>(1);
+    ///     eddy::spawn(async move { drop(rx) });
+    ///     tx.closed().await;
+    ///     assert!(tx.is_closed());
+    /// });
+    /// ```
+    pub async fn closed(&self) {
+        let chan = &*self.chan;
+        // Made before the check: a close from here on completes it.
+        let notified = chan.rx_closed.notified();
+        if !chan.closed.get() {
+            notified.await;
+        }
+    }
+
+    /// Slots free right now: the bound, less values queued, less room
+    /// reserved (by permits, or for waiting senders); 0 while senders wait
+    /// (free room is set aside for the first). `usize::MAX` for an
+    /// unbounded channel.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u32>(4);
+    /// assert_eq!(tx.capacity(), 4);
+    /// tx.try_send(1).unwrap();
+    /// let permit = tx.try_reserve().unwrap();
+    /// assert_eq!(tx.capacity(), 2);
+    /// drop(permit);
+    /// assert_eq!(tx.capacity(), 3);
+    /// assert_eq!(tx.max_capacity(), 4);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.chan.capacity()
+    }
+
+    /// The bound given to [`channel`]; `usize::MAX` for an unbounded channel.
+    pub fn max_capacity(&self) -> usize {
+        self.chan.cap
+    }
+
+    /// True if both senders feed the same channel.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u32>(1);
+    /// let (other, _other_rx) = mpsc::channel::<u32>(1);
+    /// assert!(tx.same_channel(&tx.clone()));
+    /// assert!(!tx.same_channel(&other));
+    /// ```
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Rc::ptr_eq(&self.chan, &other.chan)
     }
 }
 
@@ -289,45 +562,19 @@ impl<T> Send<'_, T> {
             .value
             .take()
             .expect("eddy: mpsc Send polled after completion");
-        let Some(key) = self.key else {
-            if chan.closed.get() {
-                return Poll::Ready(Err(SendError(value)));
-            }
-            // Full, or senders wait ahead of us: join the back of the line.
-            self.value = Some(value);
-            let waker = cx.waker().clone();
-            self.key = Some(chan.send_waiters.borrow_mut().push(waker));
-            chan.senders_waiting.set(true);
-            return Poll::Pending;
-        };
-        let grant = chan.send_waiters.borrow().grant(key);
-        match grant {
-            WAITING => {
+        match chan.poll_room(&mut self.key, 1, cx) {
+            Poll::Pending => {
                 self.value = Some(value);
-                if !chan.send_waiters.borrow().will_wake(key, cx.waker()) {
-                    let waker = cx.waker().clone();
-                    let old = chan.send_waiters.borrow_mut().set_waker(key, waker);
-                    drop(old);
-                }
                 Poll::Pending
             }
-            SLOT => {
-                self.key = None;
-                chan.send_waiters.borrow_mut().remove(key);
+            Poll::Ready(Ok(())) => {
+                // The slot kept for us is filled.
                 chan.reserved.set(chan.reserved.get() - 1);
-                if chan.closed.get() {
-                    // Closed after the slot was kept for us.
-                    return Poll::Ready(Err(SendError(value)));
-                }
                 chan.queue.borrow_mut().push_back(value);
                 chan.wake_receiver();
                 Poll::Ready(Ok(()))
             }
-            _ => {
-                self.key = None;
-                chan.send_waiters.borrow_mut().remove(key);
-                Poll::Ready(Err(SendError(value)))
-            }
+            Poll::Ready(Err(())) => Poll::Ready(Err(SendError(value))),
         }
     }
 }
@@ -343,22 +590,10 @@ impl<T> Drop for Send<'_, T> {
 }
 
 impl<T> Send<'_, T> {
-    /// Leaves the line of waiting senders, passing on a slot kept for us.
     #[inline(never)]
     fn leave(&mut self) {
         if let Some(key) = self.key.take() {
-            let (grant, waker) = {
-                let mut waiters = self.chan.send_waiters.borrow_mut();
-                let removed = waiters.remove(key);
-                self.chan.senders_waiting.set(!waiters.is_empty());
-                removed
-            };
-            drop(waker);
-            if grant == SLOT {
-                // A slot was kept for us: give it to the next sender.
-                self.chan.reserved.set(self.chan.reserved.get() - 1);
-                self.chan.grant_slot();
-            }
+            self.chan.leave(key, 1);
         }
     }
 }
@@ -371,14 +606,19 @@ impl<T> fmt::Debug for Send<'_, T> {
     }
 }
 
-/// The receiving side of a channel. Also a `futures_core::Stream`.
+/// The receiving side of a channel. Also a `futures_core::Stream`, and a
+/// `FusedStream`: [`is_terminated`](futures_core::FusedStream::is_terminated)
+/// is true once it reported the end (so `select!` needs no `.fuse()`).
 pub struct Receiver<T> {
     chan: Rc<Chan<T>>,
+    /// `recv` (or `recv_many`, or the stream) reported the end.
+    terminated: bool,
 }
 
 impl<T> Receiver<T> {
-    /// Waits for the next value; `None` once every sender is gone and the
-    /// queue is drained. Cancel-safe: dropped, it took nothing.
+    /// Waits for the next value; `None` once every sender is gone (or
+    /// [`close`](Receiver::close) was called and no permit is left) and
+    /// the queue is drained. Cancel-safe: dropped, it took nothing.
     ///
     /// ```
     /// use eddy::sync::mpsc;
@@ -407,7 +647,7 @@ impl<T> Receiver<T> {
         match value {
             Some(value) => {
                 if chan.senders_waiting.get() {
-                    chan.grant_slot();
+                    chan.grant_room();
                 }
                 Poll::Ready(Some(value))
             }
@@ -415,11 +655,12 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// Nothing queued: `Ready(None)` if nothing more can come, else waits.
     #[inline(never)]
-    fn poll_empty(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+    fn poll_empty(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let chan = &*self.chan;
-        // Closed by `close()`: no value can come, even with senders alive.
-        if chan.senders.get() == 0 || chan.closed.get() {
+        if chan.is_over() {
+            self.terminated = true;
             return Poll::Ready(None);
         }
         match chan.rx_waker.take() {
@@ -432,7 +673,68 @@ impl<T> Receiver<T> {
         Poll::Pending
     }
 
+    /// Waits for values and moves up to `limit` of them (all those queued,
+    /// up to `limit`) to the end of `buffer`, growing it as needed; returns
+    /// how many. It returns 0 only if `limit` is 0, or once nothing more
+    /// can come (as `recv` gives `None`). Cancel-safe: dropped, it took
+    /// nothing.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(8);
+    ///     for word in ["a", "b", "c"] {
+    ///         tx.send(word).await.unwrap();
+    ///     }
+    ///     let mut batch = Vec::new();
+    ///     assert_eq!(rx.recv_many(&mut batch, 2).await, 2);
+    ///     assert_eq!(rx.recv_many(&mut batch, 2).await, 1);
+    ///     assert_eq!(batch, ["a", "b", "c"]);
+    ///     drop(tx);
+    ///     assert_eq!(rx.recv_many(&mut batch, 2).await, 0); // the end
+    /// });
+    /// ```
+    pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        std::future::poll_fn(|cx| self.poll_recv_many(cx, buffer, limit)).await
+    }
+
+    /// The polling form of [`recv_many`](Receiver::recv_many).
+    pub fn poll_recv_many(
+        &mut self,
+        cx: &mut Context<'_>,
+        buffer: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        if limit == 0 {
+            return Poll::Ready(0);
+        }
+        let chan = &*self.chan;
+        let moved = {
+            let mut queue = chan.queue.borrow_mut();
+            let n = queue.len().min(limit);
+            // Grown first: moving the values then runs no user code.
+            buffer.reserve(n);
+            buffer.extend(queue.drain(..n));
+            n
+        };
+        if moved > 0 {
+            if chan.senders_waiting.get() {
+                chan.grant_room();
+            }
+            return Poll::Ready(moved);
+        }
+        self.poll_empty(cx).map(|_| 0)
+    }
+
     /// Takes a value if one is queued.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if nothing is queued but more may come;
+    /// [`TryRecvError::Disconnected`] if nothing is queued and nothing more
+    /// can come (every sender is gone, or the channel was closed and no
+    /// permit is left).
     ///
     /// ```
     /// use eddy::sync::mpsc::{self, TryRecvError};
@@ -450,18 +752,20 @@ impl<T> Receiver<T> {
         match value {
             Some(value) => {
                 if chan.senders_waiting.get() {
-                    chan.grant_slot();
+                    chan.grant_room();
                 }
                 Ok(value)
             }
-            None if chan.senders.get() == 0 || chan.closed.get() => Err(TryRecvError::Disconnected),
+            None if chan.is_over() => Err(TryRecvError::Disconnected),
             None => Err(TryRecvError::Empty),
         }
     }
 
-    /// Stops the channel: sends fail from now on (waiting senders get their
-    /// values back), while what is queued can still be received; then
-    /// `recv` gives `None`, even if senders are still alive.
+    /// Stops the channel: sends and reservations fail from now on (waiting
+    /// senders get their values back), while what is queued can still be
+    /// received; then `recv` gives `None`, even if senders are still alive.
+    /// Permits taken before the close can still send (as tokio): `recv`
+    /// waits for them to send or be dropped before it gives `None`.
     ///
     /// ```
     /// use eddy::sync::mpsc;
@@ -479,7 +783,32 @@ impl<T> Receiver<T> {
         self.chan.close();
     }
 
+    /// True if nothing more can be sent: every sender is gone, or
+    /// [`close`](Receiver::close) was called. Values may still be queued.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel::<u32>(1);
+    /// assert!(!rx.is_closed());
+    /// rx.close();
+    /// assert!(rx.is_closed());
+    /// drop(tx);
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.chan.closed.get() || self.chan.senders.get() == 0
+    }
+
     /// Values queued now.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// let (tx, rx) = mpsc::channel(4);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// assert!(!rx.is_empty());
+    /// ```
     pub fn len(&self) -> usize {
         self.chan.queue.borrow().len()
     }
@@ -488,11 +817,25 @@ impl<T> Receiver<T> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// As [`Sender::capacity`]: slots free right now.
+    pub fn capacity(&self) -> usize {
+        self.chan.capacity()
+    }
+
+    /// As [`Sender::max_capacity`]: the channel's bound.
+    pub fn max_capacity(&self) -> usize {
+        self.chan.cap
+    }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        self.chan.rx_gone.set(true);
         self.chan.close();
+        // Nothing will poll this receiver again: let its task's waker go now,
+        // not when the last sender goes.
+        drop(self.chan.rx_waker.take());
         // Values nobody will receive are dropped with no borrow held: their
         // destructors may use the channel.
         let queued = std::mem::take(&mut *self.chan.queue.borrow_mut());
@@ -505,6 +848,12 @@ impl<T> futures_core::Stream for Receiver<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         self.get_mut().poll_recv(cx)
+    }
+}
+
+impl<T> futures_core::FusedStream for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        self.terminated
     }
 }
 
@@ -531,7 +880,8 @@ impl<T> Future for Recv<'_, T> {
     }
 }
 
-/// The receiver is gone: the value comes back.
+/// The receiver is gone or closed: the value comes back (`SendError(())`
+/// from a reservation).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
 
@@ -554,7 +904,7 @@ impl<T> std::error::Error for SendError<T> {}
 pub enum TrySendError<T> {
     /// The channel is full (or senders are waiting ahead).
     Full(T),
-    /// The receiver is gone.
+    /// The receiver is gone or closed.
     Closed(T),
 }
 
@@ -587,12 +937,53 @@ impl<T> fmt::Display for TrySendError<T> {
 
 impl<T> std::error::Error for TrySendError<T> {}
 
+/// Why [`Sender::send_timeout`] did not send; the value comes back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SendTimeoutError<T> {
+    /// No room came before the timeout.
+    Timeout(T),
+    /// The receiver is gone or closed.
+    Closed(T),
+}
+
+impl<T> SendTimeoutError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            SendTimeoutError::Timeout(v) | SendTimeoutError::Closed(v) => v,
+        }
+    }
+}
+
+impl<T> fmt::Debug for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+            SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for SendTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendTimeoutError::Timeout(_) => {
+                f.write_str("timed out waiting for room in the channel")
+            }
+            SendTimeoutError::Closed(_) => f.write_str("the receiver is gone"),
+        }
+    }
+}
+
+impl<T> std::error::Error for SendTimeoutError<T> {}
+
 /// Why [`Receiver::try_recv`] returned no value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TryRecvError {
-    /// Nothing queued; senders remain.
+    /// Nothing queued; more may come.
     Empty,
-    /// Nothing queued, and every sender is gone.
+    /// Nothing queued, and nothing more can come: every sender is gone, or
+    /// the channel was closed and no permit is left.
     Disconnected,
 }
 

@@ -1,7 +1,9 @@
 //! `oneshot`: send one value from one task to another.
 //!
 //! Both ends share one small `Rc`'d block of `Cell`s: no atomics, no
-//! `RefCell` (so a value's destructor may touch the channel freely).
+//! `RefCell` (so a value's destructor may touch the channel freely). Each
+//! end keeps at most one waker there (the receiver's, and the sender's
+//! `closed()`); an end lets go of its own waker as soon as it goes.
 
 use std::cell::Cell;
 use std::fmt;
@@ -11,8 +13,10 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 const SENT: u8 = 1;
+/// The sender is gone: sent, or dropped.
 const TX_GONE: u8 = 2;
-const RX_GONE: u8 = 4;
+/// The receiver closed the channel, or is gone: no value can be sent.
+const RX_CLOSED: u8 = 4;
 
 struct Inner<T> {
     value: Cell<Option<T>>,
@@ -47,7 +51,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         Sender {
             inner: Some(Rc::clone(&inner)),
         },
-        Receiver { inner },
+        Receiver { inner: Some(inner) },
     )
 }
 
@@ -75,30 +79,64 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
-    /// Sends the value; gives it back if the receiver is gone.
+    /// Sends the value, without waiting (the channel holds it until it is
+    /// received).
+    ///
+    /// # Errors
+    ///
+    /// Gives the value back if the receiver is gone or called
+    /// [`close`](Receiver::close).
+    ///
+    /// ```
+    /// use eddy::sync::oneshot;
+    ///
+    /// let (tx, rx) = oneshot::channel();
+    /// drop(rx);
+    /// assert_eq!(tx.send("nobody listens"), Err("nobody listens"));
+    /// ```
     pub fn send(mut self, value: T) -> Result<(), T> {
-        let inner = self.inner.take().expect("present until send");
-        if inner.state.get() & RX_GONE != 0 {
-            inner.state.set(inner.state.get() | TX_GONE);
-            // A closed receiver may still be awaited: it must learn that no
-            // value will come.
-            wake(&inner.rx_waker);
+        let inner = self.inner.take();
+        // Emptied: nothing is left for `Drop` to do, so skip it.
+        std::mem::forget(self);
+        // Only `send` empties it, and `send` takes the sender by value.
+        let Some(inner) = inner else {
             return Err(value);
-        }
-        inner.value.set(Some(value));
-        inner.state.set(inner.state.get() | SENT | TX_GONE);
+        };
+        let result = if inner.state.get() & RX_CLOSED != 0 {
+            inner.state.set(inner.state.get() | TX_GONE);
+            Err(value)
+        } else {
+            inner.value.set(Some(value));
+            inner.state.set(inner.state.get() | SENT | TX_GONE);
+            Ok(())
+        };
+        // No `closed()` can run any more: its waker goes now, not when the
+        // receiver goes.
+        drop(inner.tx_waker.take());
         wake(&inner.rx_waker);
-        Ok(())
+        result
     }
 
-    /// True if the receiver is gone (a `send` would fail).
+    /// True if the receiver is gone or called [`close`](Receiver::close):
+    /// a `send` would fail.
+    ///
+    /// ```
+    /// use eddy::sync::oneshot;
+    ///
+    /// let (tx, mut rx) = oneshot::channel::<u32>();
+    /// assert!(!tx.is_closed());
+    /// rx.close();
+    /// assert!(tx.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.inner
             .as_ref()
-            .is_some_and(|i| i.state.get() & RX_GONE != 0)
+            .is_some_and(|i| i.state.get() & RX_CLOSED != 0)
     }
 
-    /// Waits until the receiver is gone: lets a producer stop work nobody wants.
+    /// Waits until the receiver is gone or called
+    /// [`close`](Receiver::close): lets a producer stop work nobody wants.
+    /// Completes at once if that already happened.
     ///
     /// ```
     /// use eddy::sync::oneshot;
@@ -112,23 +150,42 @@ impl<T> Sender<T> {
     /// });
     /// ```
     pub async fn closed(&mut self) {
-        let inner = self.inner.as_ref().expect("present until send");
-        std::future::poll_fn(|cx| {
-            if inner.state.get() & RX_GONE != 0 {
-                return Poll::Ready(());
-            }
-            store(&inner.tx_waker, cx.waker());
-            Poll::Pending
-        })
-        .await
+        std::future::poll_fn(|cx| self.poll_closed(cx)).await
+    }
+
+    /// The polling form of [`closed`](Sender::closed): `Ready` once the
+    /// receiver is gone or closed; otherwise `Pending`, and the waker of the
+    /// latest call is woken when that happens.
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// use eddy::sync::oneshot;
+    ///
+    /// let (mut tx, rx) = oneshot::channel::<u32>();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert_eq!(tx.poll_closed(&mut cx), Poll::Pending);
+    /// drop(rx);
+    /// assert_eq!(tx.poll_closed(&mut cx), Poll::Ready(()));
+    /// ```
+    pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(inner) = self.inner.as_ref() else {
+            return Poll::Ready(());
+        };
+        if inner.state.get() & RX_CLOSED != 0 {
+            return Poll::Ready(());
+        }
+        store(&inner.tx_waker, cx.waker());
+        Poll::Pending
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.take() {
+            let closed_waker = inner.tx_waker.take();
             inner.state.set(inner.state.get() | TX_GONE);
             wake(&inner.rx_waker);
+            drop(closed_waker);
         }
     }
 }
@@ -142,13 +199,27 @@ impl<T> fmt::Debug for Sender<T> {
 }
 
 /// The receiving end of a [`channel`]: a future of the value, or
-/// [`RecvError`] if the sender was dropped without sending.
+/// [`RecvError`] if the sender was dropped without sending (or the receiver
+/// closed before a value came).
+///
+/// It is also a `futures_core::FusedFuture`: once it has completed,
+/// [`is_terminated`](Receiver::is_terminated) says so, and `select!` skips
+/// it. Polled again after it completed, it gives `Err(RecvError)` where
+/// tokio's panics.
 pub struct Receiver<T> {
-    inner: Rc<Inner<T>>,
+    /// `None` once it gave its outcome (it is terminated): it lets go of the
+    /// channel then, so its drop has nothing left to do.
+    inner: Option<Rc<Inner<T>>>,
 }
 
 impl<T> Receiver<T> {
     /// Takes the value if it is there.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if no value came yet (one may still come);
+    /// [`TryRecvError::Closed`] if none will: the sender is gone without
+    /// sending, the receiver closed first, or the value was already taken.
     ///
     /// ```
     /// use eddy::sync::oneshot::{self, TryRecvError};
@@ -160,18 +231,98 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
     /// ```
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        match self.inner.value.take() {
+        let Some(inner) = &self.inner else {
+            return Err(TryRecvError::Closed);
+        };
+        let result = match inner.value.take() {
             Some(value) => Ok(value),
-            None if self.inner.state.get() & TX_GONE != 0 => Err(TryRecvError::Closed),
-            None => Err(TryRecvError::Empty),
-        }
+            None if inner.state.get() & (TX_GONE | RX_CLOSED) != 0 => Err(TryRecvError::Closed),
+            None => return Err(TryRecvError::Empty),
+        };
+        // The outcome is given: as tokio, the receiver is now terminated.
+        self.finish();
+        result
+    }
+
+    /// True once the receiver gave its outcome: it completed as a future, or
+    /// `try_recv` returned the value or `Closed`. It should not be polled
+    /// again (`select!` skips it).
+    ///
+    /// ```
+    /// use eddy::sync::oneshot;
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, mut rx) = oneshot::channel();
+    ///     tx.send(1).unwrap();
+    ///     assert!(!rx.is_terminated()); // sent, not yet received
+    ///     assert_eq!((&mut rx).await, Ok(1));
+    ///     assert!(rx.is_terminated());
+    /// });
+    /// ```
+    pub fn is_terminated(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// Terminated: lets go of the channel. The sender is gone, or knows the
+    /// receiver closed, and no waker of ours is left in it, so nothing else
+    /// needs doing (the `Rc` may free the channel here).
+    fn finish(&mut self) {
+        self.inner = None;
+    }
+
+    /// True if no value waits to be received: none was sent yet, the
+    /// sender is gone without sending, or the value was already received.
+    /// An empty receiver is not necessarily safe to poll: see
+    /// [`is_terminated`](Receiver::is_terminated).
+    ///
+    /// ```
+    /// use eddy::sync::oneshot;
+    ///
+    /// let (tx, mut rx) = oneshot::channel();
+    /// assert!(rx.is_empty());
+    /// tx.send("here").unwrap();
+    /// assert!(!rx.is_empty());
+    /// assert_eq!(rx.try_recv(), Ok("here"));
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        // Only poll and try_recv take the value, and both terminate.
+        self.inner
+            .as_ref()
+            .is_none_or(|inner| inner.state.get() & SENT == 0)
     }
 
     /// Refuses the value from now on: a later `send` gives it back. A value
-    /// already sent can still be taken with `try_recv`.
+    /// already sent can still be received (awaited or taken with
+    /// `try_recv`); if none was, awaiting the receiver gives
+    /// `Err(RecvError)` at once, even while the sender lives (as tokio).
+    ///
+    /// ```
+    /// use eddy::sync::oneshot;
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, mut rx) = oneshot::channel::<u32>();
+    ///     rx.close();
+    ///     assert!(tx.is_closed());
+    ///     assert_eq!(tx.send(1), Err(1)); // refused
+    ///     assert_eq!(rx.await, Err(oneshot::RecvError));
+    ///
+    ///     let (tx, mut rx) = oneshot::channel();
+    ///     tx.send("sent before close").unwrap();
+    ///     rx.close();
+    ///     assert_eq!(rx.await, Ok("sent before close"));
+    /// });
+    /// ```
     pub fn close(&mut self) {
-        self.inner.state.set(self.inner.state.get() | RX_GONE);
-        wake(&self.inner.tx_waker);
+        // Terminated: nothing left to refuse (as tokio).
+        let Some(inner) = &self.inner else {
+            return;
+        };
+        inner.state.set(inner.state.get() | RX_CLOSED);
+        // Nothing can wake the receiver from now on: what it gets is decided.
+        let own_waker = inner.rx_waker.take();
+        wake(&inner.tx_waker);
+        drop(own_waker);
     }
 }
 
@@ -179,11 +330,18 @@ impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
-        let inner = &self.inner;
+        let this = self.get_mut();
+        // Polled again after it completed: an error, as RecvError says.
+        let Some(inner) = &this.inner else {
+            return Poll::Ready(Err(RecvError));
+        };
         if let Some(value) = inner.value.take() {
+            this.finish();
             return Poll::Ready(Ok(value));
         }
-        if inner.state.get() & TX_GONE != 0 {
+        // The sender is gone, or `close()` refused any later value.
+        if inner.state.get() & (TX_GONE | RX_CLOSED) != 0 {
+            this.finish();
             return Poll::Ready(Err(RecvError));
         }
         store(&inner.rx_waker, cx.waker());
@@ -191,18 +349,33 @@ impl<T> Future for Receiver<T> {
     }
 }
 
+impl<T> futures_core::FusedFuture for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        Receiver::is_terminated(self)
+    }
+}
+
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.inner.state.set(self.inner.state.get() | RX_GONE);
-        // A value nobody will take is dropped here, on the receiver's side.
-        drop(self.inner.value.take());
-        wake(&self.inner.tx_waker);
+        let Some(inner) = &self.inner else {
+            return;
+        };
+        inner.state.set(inner.state.get() | RX_CLOSED);
+        // A value nobody will take is dropped here, on the receiver's side,
+        // and the receiver's waker goes with it, not with the sender.
+        let value = inner.value.take();
+        let own_waker = inner.rx_waker.take();
+        wake(&inner.tx_waker);
+        drop(own_waker);
+        drop(value);
     }
 }
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("oneshot::Receiver").finish_non_exhaustive()
+        f.debug_struct("oneshot::Receiver")
+            .field("terminated", &self.is_terminated())
+            .finish_non_exhaustive()
     }
 }
 

@@ -9,6 +9,11 @@
 //! it got to the next waiter. A future dropped while still waiting just
 //! unlinks itself: it never blocks the queue.
 //!
+//! A waiter may ask for more than one unit (`acquire_many`, `reserve_many`):
+//! its `need` rides along, and the primitive grants the head only once it
+//! can give all of it, so a large request at the head holds back smaller
+//! ones behind it instead of starving.
+//!
 //! The list is plain data. The primitives keep it in a `RefCell` and never
 //! hold the borrow while a waker is cloned or woken or a value is dropped
 //! (all of which may run code that touches the same primitive). The free
@@ -46,6 +51,8 @@ struct Node {
     grant: Grant,
     /// What the waiter waits for, as its primitive defines it.
     tag: u8,
+    /// How many units (permits, slots) the waiter asks for.
+    need: usize,
     prev: usize,
     next: usize,
 }
@@ -84,15 +91,25 @@ impl WaitList {
 
     /// Enqueues a waiter at the back; returns its key.
     pub(crate) fn push(&mut self, waker: Waker) -> usize {
-        self.push_tagged(waker, 0)
+        self.push_with(waker, 1, 0)
+    }
+
+    /// Enqueues a waiter for `need` units at the back; returns its key.
+    pub(crate) fn push_needing(&mut self, waker: Waker, need: usize) -> usize {
+        self.push_with(waker, need, 0)
     }
 
     /// Enqueues a waiter carrying `tag` at the back; returns its key.
     pub(crate) fn push_tagged(&mut self, waker: Waker, tag: u8) -> usize {
+        self.push_with(waker, 1, tag)
+    }
+
+    fn push_with(&mut self, waker: Waker, need: usize, tag: u8) -> usize {
         let key = self.nodes.insert(Node {
             waker: Some(waker),
             grant: IDLE,
             tag,
+            need,
             prev: NIL,
             next: NIL,
         });
@@ -154,8 +171,44 @@ impl WaitList {
     /// Grants the first waiter `grant` and returns its waker, to be woken
     /// by the caller once no borrow is held. `None` if nobody waits.
     pub(crate) fn grant_front(&mut self, grant: Grant) -> Option<Waker> {
+        self.grant_at(self.head, grant)
+    }
+
+    /// Grants the first waiter `grant` if it asks for at most `available`
+    /// units; returns what it asked for and its waker (to be woken once no
+    /// borrow is held). `None` if nobody waits or the first asks for more.
+    pub(crate) fn grant_front_within(
+        &mut self,
+        grant: Grant,
+        available: usize,
+    ) -> Option<(usize, Option<Waker>)> {
         debug_assert_ne!(grant, WAITING);
-        let key = self.head;
+        // `NIL` is never a key: `get_mut` finds nothing when nobody waits.
+        // One lookup for the head (this runs in every permit's drop).
+        let node = self.nodes.get_mut(self.head)?;
+        let need = node.need;
+        if need > available {
+            return None;
+        }
+        node.grant = grant;
+        let waker = node.waker.take();
+        let next = node.next;
+        self.head = next;
+        match next {
+            NIL => self.tail = NIL,
+            n => self.nodes[n].prev = NIL,
+        }
+        self.waiting -= 1;
+        Some((need, waker))
+    }
+
+    /// As [`grant_front`](Self::grant_front), for the waiter that came last.
+    pub(crate) fn grant_back(&mut self, grant: Grant) -> Option<Waker> {
+        self.grant_at(self.tail, grant)
+    }
+
+    fn grant_at(&mut self, key: usize, grant: Grant) -> Option<Waker> {
+        debug_assert_ne!(grant, WAITING);
         if key == NIL {
             return None;
         }
@@ -475,5 +528,38 @@ mod tests {
         assert_eq!(Arc::strong_count(&count), 2, "leaving drops the kept waker");
         leave(&list, b.unwrap());
         assert!(list.borrow().nodes.is_empty());
+    }
+
+    #[test]
+    fn needs_ride_along() {
+        let mut list = WaitList::default();
+        assert!(list.grant_front_within(1, usize::MAX).is_none());
+        let a = list.push_needing(noop(), 5);
+        let b = list.push(noop());
+        let c = list.push_needing(noop(), 2);
+        // The head asks for more than there is: nobody is granted.
+        assert!(list.grant_front_within(1, 4).is_none());
+        assert_eq!(list.grant(a), WAITING);
+        assert_eq!(list.grant_front_within(1, 5).map(|(n, _)| n), Some(5));
+        assert_eq!(list.grant_front_within(2, 1).map(|(n, _)| n), Some(1));
+        assert_eq!([a, b, c].map(|k| list.grant(k)), [1, 2, WAITING]);
+        assert_eq!(list.remove(c).0, WAITING);
+        assert!(list.grant_front_within(1, 100).is_none());
+        assert_eq!(list.remove(a).0, 1);
+    }
+
+    #[test]
+    fn the_back_can_be_granted() {
+        let mut list = WaitList::default();
+        assert!(list.grant_back(1).is_none());
+        let keys: Vec<usize> = (0..3).map(|_| list.push(noop())).collect();
+        assert!(list.grant_back(2).is_some());
+        assert!(list.grant_back(3).is_some());
+        assert!(list.grant_front(1).is_some());
+        assert!(list.is_empty());
+        assert_eq!(
+            keys.iter().map(|&k| list.grant(k)).collect::<Vec<_>>(),
+            [1, 3, 2]
+        );
     }
 }

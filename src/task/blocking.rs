@@ -125,6 +125,7 @@ impl<T> Drop for Fill<T> {
 }
 
 /// The helper threads of one runtime.
+#[derive(Clone)]
 pub(crate) struct BlockingPool {
     inner: Arc<Pool>,
 }
@@ -132,8 +133,11 @@ pub(crate) struct BlockingPool {
 struct Pool {
     state: Mutex<PoolState>,
     work: Condvar,
+    /// Signalled when the last thread exits (for `wait_for_threads`).
+    gone: Condvar,
     max_threads: usize,
     keep_alive: Duration,
+    thread_name: String,
 }
 
 struct PoolState {
@@ -146,7 +150,11 @@ struct PoolState {
 }
 
 impl BlockingPool {
-    pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> BlockingPool {
+    pub(crate) fn new(
+        max_threads: usize,
+        keep_alive: Duration,
+        thread_name: String,
+    ) -> BlockingPool {
         BlockingPool {
             inner: Arc::new(Pool {
                 state: Mutex::new(PoolState {
@@ -157,8 +165,10 @@ impl BlockingPool {
                     shutdown: false,
                 }),
                 work: Condvar::new(),
+                gone: Condvar::new(),
                 max_threads,
                 keep_alive,
+                thread_name,
             }),
         }
     }
@@ -181,12 +191,13 @@ impl BlockingPool {
         drop(state);
         let pool = Arc::clone(&self.inner);
         let started = thread::Builder::new()
-            .name("eddy-blocking".into())
+            .name(self.inner.thread_name.clone())
             .spawn(move || pool.work());
         if started.is_err() {
             let mut state = lock(&self.inner.state);
             state.threads -= 1;
             if state.threads == 0 {
+                self.inner.gone.notify_all();
                 // Nobody will run the queue: drop it, which fails each job's handle.
                 let lost = std::mem::take(&mut state.queue);
                 drop(state);
@@ -205,6 +216,30 @@ impl BlockingPool {
         };
         self.inner.work.notify_all();
         drop(queued);
+    }
+
+    /// After `shutdown`: waits until every thread has exited (closures
+    /// still running finish first), for at most `timeout`. True if none is left.
+    pub(crate) fn wait_for_threads(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        let mut state = lock(&self.inner.state);
+        while state.threads > 0 {
+            let left = match deadline {
+                Some(d) => d.saturating_duration_since(std::time::Instant::now()),
+                None => Duration::MAX,
+            };
+            if left.is_zero() {
+                return false;
+            }
+            // `wait_timeout` takes any duration; a huge one waits as long as needed.
+            state = self
+                .inner
+                .gone
+                .wait_timeout(state, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        true
     }
 }
 
@@ -234,5 +269,8 @@ impl Pool {
             }
         }
         state.threads -= 1;
+        if state.threads == 0 {
+            self.gone.notify_all();
+        }
     }
 }

@@ -62,6 +62,14 @@ impl JoinError {
     }
 
     /// True if the task was aborted, or cancelled because its runtime was dropped.
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let task = eddy::spawn(std::future::pending::<()>());
+    ///     task.abort();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.panic.is_none()
     }
@@ -76,10 +84,21 @@ impl JoinError {
         self.id
     }
 
-    /// The panic payload. Panics if the task was cancelled instead; see
+    /// The panic payload. Resume the panic in the caller with
+    /// `std::panic::resume_unwind(err.into_panic())`.
+    ///
+    /// # Panics
+    ///
+    /// If the task was cancelled instead; see
     /// [`try_into_panic`](Self::try_into_panic).
     ///
-    /// Resume the panic in the caller with `std::panic::resume_unwind(err.into_panic())`.
+    /// ```
+    /// eddy::block_on(async {
+    ///     let err = eddy::spawn(async { panic!("boom") }).await.unwrap_err();
+    ///     let payload = err.into_panic();
+    ///     assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    /// });
+    /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send> {
         self.try_into_panic().unwrap_or_else(|e| {
             panic!("eddy: JoinError::into_panic called on a cancelled task ({e})")
@@ -87,6 +106,19 @@ impl JoinError {
     }
 
     /// The panic payload, or the error itself if the task was cancelled.
+    ///
+    /// # Errors
+    ///
+    /// The `JoinError` itself, unchanged, if the task was cancelled.
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let task = eddy::spawn(std::future::pending::<()>());
+    ///     task.abort();
+    ///     let err = task.await.unwrap_err();
+    ///     assert!(err.try_into_panic().unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send>, JoinError> {
         match self.panic {
             Some(m) => Ok(m.into_inner().unwrap_or_else(|poison| poison.into_inner())),
@@ -94,34 +126,38 @@ impl JoinError {
         }
     }
 
+    /// The panic's message, if the payload is a `&str` or a `String`.
     fn message(&self) -> Option<String> {
         let payload = self
             .panic
             .as_ref()?
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let msg = payload
+        payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned());
-        Some(msg.unwrap_or_else(|| "a non-string payload".to_string()))
+            .or_else(|| payload.downcast_ref::<String>().cloned())
     }
 }
 
+/// As tokio's: `task 1 was cancelled`, `task 1 panicked with message
+/// "boom"` (a `&str` or `String` payload), or `task 1 panicked` (any other).
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.message() {
-            None => write!(f, "task {} was cancelled", self.id),
-            Some(msg) => write!(f, "task {} panicked: {msg}", self.id),
+        match (&self.panic, self.message()) {
+            (None, _) => write!(f, "task {} was cancelled", self.id),
+            (Some(_), Some(msg)) => write!(f, "task {} panicked with message {msg:?}", self.id),
+            (Some(_), None) => write!(f, "task {} panicked", self.id),
         }
     }
 }
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.message() {
-            None => write!(f, "JoinError::Cancelled({})", self.id),
-            Some(msg) => write!(f, "JoinError::Panic({}, {msg:?})", self.id),
+        match (&self.panic, self.message()) {
+            (None, _) => write!(f, "JoinError::Cancelled({:?})", self.id),
+            (Some(_), Some(msg)) => write!(f, "JoinError::Panic({:?}, {msg:?}, ..)", self.id),
+            (Some(_), None) => write!(f, "JoinError::Panic({:?}, ..)", self.id),
         }
     }
 }

@@ -79,6 +79,11 @@ fn end(task: TaskRef, list: &TaskList, panic: Option<Box<dyn Any + Send>>) {
 /// Marks a task complete: unlinks it, drops an output nobody wants, wakes the
 /// joiner, and gives up the runtime's reference unless the run queue still
 /// holds the task.
+///
+/// It never unwinds: the output's destructor and the joiner's waker are
+/// user code, and a panic there is swallowed (as tokio does), since the
+/// task's state must be complete whatever they do, and the runtime's drop
+/// calls this for every task.
 pub(crate) fn complete(task: TaskRef, list: &TaskList) {
     task.set_local(task.local() | COMPLETE);
     list.remove(task);
@@ -95,7 +100,9 @@ pub(crate) fn complete(task: TaskRef, list: &TaskList) {
         unsafe { task.ref_dec() };
     }
     if let Some(joiner) = joiner {
-        joiner.wake();
+        if let Err(p) = catch_unwind(AssertUnwindSafe(move || joiner.wake())) {
+            drop_quietly(p);
+        }
     }
 }
 

@@ -3,10 +3,12 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use super::harness::drop_quietly;
 use super::raw::{ABORT, COMPLETE, JOIN_INTEREST, RUNNING, TaskRef};
 use super::{JoinError, TaskId};
 
@@ -104,17 +106,48 @@ impl<T> futures_core::future::FusedFuture for JoinHandle<T> {
 }
 
 impl<T> Drop for JoinHandle<T> {
+    #[inline]
     fn drop(&mut self) {
         let task = self.task;
-        task.set_local(task.local() & !JOIN_INTEREST);
-        drop(task.header().joiner.take());
-        if task.local() & COMPLETE != 0 {
-            // SAFETY: on the runtime's thread, task complete: the output is
-            // ours to drop, as nobody else will take it.
-            unsafe { task.drop_output() };
+        let local = task.local() & !JOIN_INTEREST;
+        task.set_local(local);
+        if local & COMPLETE == 0 && task.header().joiner.is_empty() {
+            // Detaching a running task that nobody awaited: no user code to run.
+            // SAFETY: the handle's reference; `task` is not used after.
+            unsafe { task.ref_dec() };
+            return;
         }
-        // SAFETY: the handle's reference; `task` is not used after.
-        unsafe { task.ref_dec() };
+        drop_slow(task);
+    }
+}
+
+/// `JoinHandle`'s drop when there is a waker or an output to drop.
+#[inline(never)]
+fn drop_slow(task: TaskRef) {
+    // The stored waker's drop and the output's destructor are user code: a
+    // panic there must not skip giving up the handle's reference (the task
+    // would leak), so it is caught and resumed afterwards.
+    let joiner = task.header().joiner.take();
+    let mut panic = catch_unwind(AssertUnwindSafe(move || drop(joiner))).err();
+    if task.local() & COMPLETE != 0 {
+        // SAFETY: on the runtime's thread, task complete: the output is ours
+        // to drop, as nobody else will take it.
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_output() })) {
+            match panic {
+                Some(_) => drop_quietly(p),
+                None => panic = Some(p),
+            }
+        }
+    }
+    // SAFETY: the handle's reference; `task` is not used after.
+    unsafe { task.ref_dec() };
+    if let Some(p) = panic {
+        if std::thread::panicking() {
+            // A second panic while unwinding would abort the process.
+            drop_quietly(p);
+        } else {
+            resume_unwind(p);
+        }
     }
 }
 

@@ -10,12 +10,13 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, poll_fn};
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
+use super::harness::drop_quietly;
 use super::{AbortHandle, JoinError, JoinHandle, TaskId};
 
 /// A set of tasks, awaited together: `asyncio.gather` and `TaskGroup`.
@@ -48,16 +49,23 @@ pub struct JoinSet<T> {
 struct Done {
     keys: RefCell<VecDeque<usize>>,
     waiter: Cell<Option<Waker>>,
+    /// Bumped by `detach_all`: reports of members detached before it are
+    /// ignored (their keys may be reused by new members).
+    epoch: Cell<u64>,
 }
 
 /// Reports a member as done when dropped, i.e. when its future ends.
 struct Report {
     key: usize,
+    epoch: u64,
     done: Rc<Done>,
 }
 
 impl Drop for Report {
     fn drop(&mut self) {
+        if self.done.epoch.get() != self.epoch {
+            return; // detached
+        }
         self.done.keys.borrow_mut().push_back(self.key);
         if let Some(waiter) = self.done.waiter.take() {
             waiter.wake();
@@ -82,17 +90,21 @@ impl<T: 'static> JoinSet<T> {
         F: Future<Output = T> + 'static,
     {
         let location = Location::caller();
-        let report = Report {
-            key: self.members.vacant_key(),
-            done: Rc::clone(&self.done),
-        };
-        let wrapped = async move {
-            let output = future.await;
-            drop(report);
-            output
-        };
-        let handle =
-            crate::runtime::with_current("JoinSet::spawn", |core| core.spawn(wrapped, location));
+        // The runtime is looked up before anything is built: outside one, the
+        // panic must leave no `Report` behind to queue a key never used.
+        let handle = crate::runtime::with_current("JoinSet::spawn", |core| {
+            let report = Report {
+                key: self.members.vacant_key(),
+                epoch: self.done.epoch.get(),
+                done: Rc::clone(&self.done),
+            };
+            let wrapped = async move {
+                let output = future.await;
+                drop(report);
+                output
+            };
+            core.spawn(wrapped, location)
+        });
         let abort = handle.abort_handle();
         self.members.insert(handle);
         abort
@@ -146,19 +158,54 @@ impl<T: 'static> JoinSet<T> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<(TaskId, T), JoinError>>> {
-        let key = self.done.keys.borrow_mut().pop_front();
-        match key {
-            Some(key) => {
-                let handle = self.members.remove(key);
-                let id = handle.id();
-                Poll::Ready(Some(handle.take_finished().map(|output| (id, output))))
-            }
-            None if self.members.is_empty() => Poll::Ready(None),
-            None => {
-                self.done.waiter.set(Some(cx.waker().clone()));
-                Poll::Pending
-            }
+        if let Some(result) = self.try_join_next_with_id() {
+            return Poll::Ready(Some(result));
         }
+        if self.members.is_empty() {
+            return Poll::Ready(None);
+        }
+        self.done.waiter.set(Some(cx.waker().clone()));
+        Poll::Pending
+    }
+
+    /// Takes the result of a task that has finished, without waiting:
+    /// `None` if none has (or the set is empty).
+    ///
+    /// ```
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn(async { 1 });
+    ///     assert!(set.try_join_next().is_none()); // not run yet
+    ///     eddy::task::yield_now().await;
+    ///     assert_eq!(set.try_join_next().unwrap().unwrap(), 1);
+    ///     assert!(set.is_empty());
+    /// });
+    /// ```
+    pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        self.try_join_next_with_id()
+            .map(|result| result.map(|(_, output)| output))
+    }
+
+    /// As [`try_join_next`](JoinSet::try_join_next), with the id of the
+    /// task, as [`join_next_with_id`](JoinSet::join_next_with_id) gives it.
+    ///
+    /// ```
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     let id = set.spawn(async { 'a' }).id();
+    ///     eddy::task::yield_now().await;
+    ///     assert_eq!(set.try_join_next_with_id().unwrap().unwrap(), (id, 'a'));
+    /// });
+    /// ```
+    pub fn try_join_next_with_id(&mut self) -> Option<Result<(TaskId, T), JoinError>> {
+        let key = self.done.keys.borrow_mut().pop_front()?;
+        let handle = self.members.remove(key);
+        let id = handle.id();
+        Some(handle.take_finished().map(|output| (id, output)))
     }
 
     /// Aborts every task and waits until all have finished.
@@ -204,6 +251,74 @@ impl<T> JoinSet<T> {
             handle.abort();
         }
     }
+
+    /// Removes every task from the set without aborting it: they run on,
+    /// detached, as if their `JoinHandle`s were dropped. The set is then
+    /// empty.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use std::cell::Cell;
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let ran = Rc::new(Cell::new(false));
+    ///     let mut set = JoinSet::new();
+    ///     let flag = ran.clone();
+    ///     set.spawn(async move { flag.set(true) });
+    ///     set.detach_all();
+    ///     drop(set); // would abort the task, had it not been detached
+    ///     eddy::task::yield_now().await;
+    ///     assert!(ran.get());
+    /// });
+    /// ```
+    pub fn detach_all(&mut self) {
+        self.done.epoch.set(self.done.epoch.get() + 1);
+        let detached = std::mem::take(&mut self.members);
+        self.done.keys.borrow_mut().clear();
+        // Dropping the handles detaches the tasks (and drops the outputs of
+        // those already finished), with no borrow of the set held.
+        drop(detached);
+    }
+}
+
+/// Spawns every future of the iterator into a new set, on the current
+/// runtime. Panics outside a runtime, as [`spawn`](crate::spawn).
+///
+/// ```
+/// use eddy::task::JoinSet;
+///
+/// eddy::block_on(async {
+///     let set: JoinSet<u32> = (1..=3u32).map(|i| async move { i * i }).collect();
+///     let mut squares = set.join_all().await;
+///     squares.sort();
+///     assert_eq!(squares, [1, 4, 9]);
+/// });
+/// ```
+impl<T: 'static, F> FromIterator<F> for JoinSet<T>
+where
+    F: Future<Output = T> + 'static,
+{
+    #[track_caller]
+    fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> JoinSet<T> {
+        let mut set = JoinSet::new();
+        set.extend(iter);
+        set
+    }
+}
+
+/// Spawns every future of the iterator into the set, on the current
+/// runtime. Panics outside a runtime, as [`spawn`](crate::spawn).
+impl<T: 'static, F> Extend<F> for JoinSet<T>
+where
+    F: Future<Output = T> + 'static,
+{
+    #[track_caller]
+    fn extend<I: IntoIterator<Item = F>>(&mut self, iter: I) {
+        for future in iter {
+            self.spawn(future);
+        }
+    }
 }
 
 impl<T: 'static> Default for JoinSet<T> {
@@ -214,8 +329,27 @@ impl<T: 'static> Default for JoinSet<T> {
 
 impl<T> Drop for JoinSet<T> {
     fn drop(&mut self) {
+        // A destructor run by an abort, or an output's, may panic: the other
+        // members are still aborted and released, and the first panic is
+        // resumed at the end.
+        let mut panic = None;
         for handle in self.members.drain() {
-            handle.abort();
+            if let Err(p) = catch_unwind(AssertUnwindSafe(move || {
+                handle.abort();
+                drop(handle);
+            })) {
+                match panic {
+                    Some(_) => drop_quietly(p),
+                    None => panic = Some(p),
+                }
+            }
+        }
+        if let Some(p) = panic {
+            if std::thread::panicking() {
+                drop_quietly(p);
+            } else {
+                resume_unwind(p);
+            }
         }
     }
 }

@@ -42,6 +42,12 @@ impl Joiner {
         drop(self.replace(new));
     }
 
+    /// True if no waker is registered.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.get() == EMPTY
+    }
+
     /// Takes the registered waker out, leaving the slot empty.
     pub(crate) fn take(&self) -> Option<Waker> {
         self.replace(EMPTY)

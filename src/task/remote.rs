@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use super::harness::drop_quietly;
 use super::{JoinError, TaskId};
 use crate::runtime::{Core, Remote, RemoteSpawn, Shared};
 
@@ -68,20 +69,38 @@ impl<T> State<T> {
         TaskId(self.id.load(Ordering::Acquire))
     }
 
-    /// Stores the result once and wakes the awaiting side.
+    /// Stores the result once and wakes the awaiting side. Wakers are
+    /// dropped and woken with the lock released: they are anyone's code,
+    /// and may come back to this handle.
     fn finish(&self, result: Result<T, JoinError>) {
-        let mut slot = self.lock();
-        if self.finished.load(Ordering::Relaxed) {
-            return;
-        }
-        slot.result = Some(result);
-        slot.task = None;
-        self.finished.store(true, Ordering::Release);
-        let joiner = slot.joiner.take();
-        drop(slot);
+        let (task, joiner) = {
+            let mut slot = self.lock();
+            if self.finished.load(Ordering::Relaxed) {
+                return;
+            }
+            slot.result = Some(result);
+            self.finished.store(true, Ordering::Release);
+            (slot.task.take(), slot.joiner.take())
+        };
+        drop(task);
         if let Some(joiner) = joiner {
             joiner.wake();
         }
+    }
+
+    /// Stores `waker` in the slot `pick` chooses, unless it would wake the
+    /// same task already. The clone and the old waker's drop run with the
+    /// lock released.
+    fn store_waker(&self, waker: &Waker, pick: fn(&mut Slot<T>) -> &mut Option<Waker>) {
+        if pick(&mut self.lock())
+            .as_ref()
+            .is_some_and(|w| w.will_wake(waker))
+        {
+            return;
+        }
+        let new = waker.clone();
+        let old = pick(&mut self.lock()).replace(new);
+        drop(old);
     }
 }
 
@@ -119,29 +138,37 @@ where
 }
 
 /// The task's future: polls `future` until it finishes, panics or is
-/// aborted, drops it, then publishes the result.
+/// aborted, drops it, then publishes the result. A panic in the future's
+/// destructor is the task's panic, as for a task spawned with `eddy::spawn`.
 async fn run<F: Future>(future: F, guard: CancelOnDrop<F::Output>) {
     let state = &guard.0;
-    let result = {
-        let mut future = pin!(future);
-        poll_fn(|cx| {
-            if state.aborted.load(Ordering::Acquire) {
-                return Poll::Ready(None);
-            }
-            {
-                let mut slot = state.lock();
-                if !slot.task.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    slot.task = Some(cx.waker().clone());
-                }
-            }
-            match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-                Ok(Poll::Pending) => Poll::Pending,
-                Ok(Poll::Ready(output)) => Poll::Ready(Some(Ok(output))),
-                Err(payload) => Poll::Ready(Some(Err(JoinError::panic(state.id(), payload)))),
-            }
-        })
-        .await
-        // `future` is dropped here, before the result is published.
+    let mut future = pin!(Some(future));
+    let result = poll_fn(|cx| {
+        if state.aborted.load(Ordering::Acquire) {
+            return Poll::Ready(None);
+        }
+        state.store_waker(cx.waker(), |slot| &mut slot.task);
+        let inner = future.as_mut().as_pin_mut().expect("polled until it ends");
+        match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Some(Ok(output))),
+            Err(payload) => Poll::Ready(Some(Err(JoinError::panic(state.id(), payload)))),
+        }
+    })
+    .await;
+    // Drop the future before the result is published.
+    let dropped = catch_unwind(AssertUnwindSafe(|| future.as_mut().set(None)));
+    let result = match (result, dropped) {
+        (result, Ok(())) => result,
+        // The first panic wins; an output nobody will see is dropped.
+        (Some(Err(first)), Err(payload)) => {
+            drop_quietly(payload);
+            Some(Err(first))
+        }
+        (output, Err(payload)) => {
+            drop_quietly(output);
+            Some(Err(JoinError::panic(state.id(), payload)))
+        }
     };
     if let Some(result) = result {
         state.finish(result);
@@ -187,6 +214,7 @@ impl<T> RemoteJoinHandle<T> {
     /// handle then gives a cancelled [`JoinError`]. Does nothing if it finished.
     pub fn abort(&self) {
         self.state.aborted.store(true, Ordering::Release);
+        // The task's own waker (an eddy waker: its clone runs no user code).
         let task = self.state.lock().task.clone();
         if let Some(task) = task {
             task.wake();
@@ -203,21 +231,25 @@ impl<T> Future for RemoteJoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut slot = self.state.lock();
-        if let Some(result) = slot.result.take() {
-            return Poll::Ready(result);
-        }
-        if self.state.finished.load(Ordering::Relaxed) {
-            panic!("eddy: RemoteJoinHandle polled after it returned its result");
-        }
-        if !slot
-            .joiner
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
+        let state = &self.state;
         {
-            slot.joiner = Some(cx.waker().clone());
+            let mut slot = state.lock();
+            if let Some(result) = slot.result.take() {
+                return Poll::Ready(result);
+            }
+            // `finished` is written under the lock, with the result.
+            if state.finished.load(Ordering::Relaxed) {
+                drop(slot);
+                panic!("eddy: RemoteJoinHandle polled after it returned its result");
+            }
         }
-        Poll::Pending
+        state.store_waker(cx.waker(), |slot| &mut slot.joiner);
+        // The result may have come while the lock was released; `finish`
+        // then woke the waker stored before ours.
+        match state.lock().result.take() {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
     }
 }
 

@@ -26,7 +26,19 @@ pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
 
-/// The future returned by [`yield_now`].
+/// The future returned by [`yield_now`]: `Pending` once (after waking
+/// itself), then `Ready`.
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::pin;
+/// use std::task::{Context, Waker};
+///
+/// let mut y = pin!(eddy::task::yield_now());
+/// let mut cx = Context::from_waker(Waker::noop());
+/// assert!(y.as_mut().poll(&mut cx).is_pending());
+/// assert!(y.as_mut().poll(&mut cx).is_ready());
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct YieldNow {

@@ -67,34 +67,67 @@ impl TimerDriver {
         self.wheel.borrow().elapsed()
     }
 
+    // A waker's clone and drop are foreign code that may poll or drop
+    // another sleep of this runtime: none runs while the wheel is borrowed.
+
     /// Adds a timer for `tick`, waking `waker` when it fires.
+    #[inline]
     pub(crate) fn insert(&self, tick: u64, waker: &Waker) -> usize {
-        self.wheel.borrow_mut().insert(tick, Some(waker.clone()))
+        let waker = waker.clone();
+        self.wheel.borrow_mut().insert(tick, Some(waker))
     }
 
     /// True if the timer fired; otherwise makes sure `waker` is the one woken.
     pub(crate) fn poll(&self, key: usize, waker: &Waker) -> bool {
-        let mut wheel = self.wheel.borrow_mut();
-        if wheel.is_expired(key) {
-            return true;
+        {
+            let mut wheel = self.wheel.borrow_mut();
+            if wheel.is_expired(key) {
+                return true;
+            }
+            if wheel
+                .get_mut(key)
+                .as_ref()
+                .is_some_and(|w| w.will_wake(waker))
+            {
+                return false;
+            }
         }
-        let slot = wheel.get_mut(key);
-        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            // The old waker is dropped after the borrow ends: its drop is foreign code.
-            let old = slot.replace(waker.clone());
-            drop(wheel);
-            drop(old);
-        }
-        false
+        let new = waker.clone();
+        let old = {
+            let mut wheel = self.wheel.borrow_mut();
+            // The clone may have driven this runtime's timers (a waker can
+            // do anything): look again.
+            if wheel.is_expired(key) {
+                None
+            } else {
+                wheel.get_mut(key).replace(new)
+            }
+        };
+        drop(old);
+        self.is_expired(key)
     }
 
     pub(crate) fn is_expired(&self, key: usize) -> bool {
         self.wheel.borrow().is_expired(key)
     }
 
-    /// Moves a timer to a new tick, without a new allocation.
+    /// Moves a timer to a new tick, without a new allocation. A tick the
+    /// wheel has already passed fires the timer now (its waker is woken), as
+    /// a new sleep with that deadline would be done at its first poll.
     pub(crate) fn reset(&self, key: usize, tick: u64) {
-        self.wheel.borrow_mut().reset(key, tick);
+        let fired = {
+            let mut wheel = self.wheel.borrow_mut();
+            if tick <= wheel.elapsed() {
+                wheel.expire(key, tick);
+                wheel.get_mut(key).take()
+            } else {
+                wheel.reset(key, tick);
+                None
+            }
+        };
+        if let Some(waker) = fired {
+            waker.wake();
+        }
     }
 
     pub(crate) fn remove(&self, key: usize) {

@@ -10,7 +10,11 @@ use super::{Sleep, sleep_until};
 /// A tick later than this after its scheduled time counts as missed.
 const MISSED_SLACK: Duration = Duration::from_millis(5);
 
-/// Ticks every `period`, the first tick at once. Panics if `period` is zero.
+/// Ticks every `period`, the first tick at once.
+///
+/// # Panics
+///
+/// If `period` is zero.
 ///
 /// ```
 /// use std::time::Duration;
@@ -26,7 +30,22 @@ pub fn interval(period: Duration) -> Interval {
     interval_at(Instant::now(), period)
 }
 
-/// Ticks every `period`, the first tick at `start`. Panics if `period` is zero.
+/// Ticks every `period`, the first tick at `start`.
+///
+/// # Panics
+///
+/// If `period` is zero.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// eddy::block_on(async {
+///     let start = Instant::now() + Duration::from_millis(5);
+///     let mut ticks = eddy::time::interval_at(start, Duration::from_millis(2));
+///     assert_eq!(ticks.tick().await, start); // not before `start`
+///     assert_eq!(ticks.tick().await, start + Duration::from_millis(2));
+/// });
+/// ```
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(
         !period.is_zero(),
@@ -41,6 +60,21 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
 
 /// What an [`Interval`] does when a tick comes late (more than 5 ms after
 /// it was scheduled, because the loop or the task was busy). As tokio's.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use eddy::time::{MissedTickBehavior, interval};
+///
+/// eddy::block_on(async {
+///     let mut ticks = interval(Duration::from_millis(10));
+///     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+///     ticks.tick().await;
+///     std::thread::sleep(Duration::from_millis(25)); // the loop is blocked: ticks are missed
+///     let late = ticks.tick().await; // comes at once, 15 ms late
+///     let next = ticks.tick().await; // one period after it was taken, not 10 ms after `late`
+///     assert!(next >= late + Duration::from_millis(25));
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum MissedTickBehavior {
     /// Catch up: the missed ticks come at once, one after another, then the
@@ -75,7 +109,20 @@ fn after(instant: Instant, period: Duration) -> Instant {
         .unwrap_or_else(|| super::deadline_after(Duration::MAX))
 }
 
-/// The ticker returned by [`interval`] and [`interval_at`].
+/// The ticker returned by [`interval`] and [`interval_at`]: a [`Sleep`]
+/// reset after each tick, so ticking allocates nothing.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// eddy::block_on(async {
+///     let mut heartbeat = eddy::time::interval(Duration::from_millis(1));
+///     for _ in 0..3 {
+///         heartbeat.tick().await; // the first at once, then every millisecond
+///     }
+///     assert_eq!(heartbeat.period(), Duration::from_millis(1));
+/// });
+/// ```
 #[derive(Debug)]
 pub struct Interval {
     sleep: Sleep,
@@ -85,6 +132,18 @@ pub struct Interval {
 
 impl Interval {
     /// Waits for the next tick and returns the instant it was scheduled for.
+    /// Cancel-safe: dropped before it completes, it took no tick.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut ticks = eddy::time::interval(Duration::from_millis(2));
+    ///     let first = ticks.tick().await;
+    ///     let second = ticks.tick().await;
+    ///     assert_eq!(second - first, Duration::from_millis(2));
+    /// });
+    /// ```
     pub async fn tick(&mut self) -> Instant {
         poll_fn(|cx| self.poll_tick(cx)).await
     }
@@ -134,6 +193,15 @@ impl Interval {
     }
 
     /// Chooses what happens to late ticks (`Burst` by default).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy::time::{MissedTickBehavior, interval};
+    ///
+    /// let mut ticks = interval(Duration::from_secs(1));
+    /// ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    /// assert_eq!(ticks.missed_tick_behavior(), MissedTickBehavior::Skip);
+    /// ```
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
         self.missed = behavior;
     }

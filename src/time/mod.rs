@@ -43,7 +43,22 @@ fn deadline_after(duration: Duration) -> Instant {
 pub mod error {
     use std::fmt;
 
-    /// The time limit of a [`timeout`](super::timeout) ran out.
+    /// The time limit of a [`timeout`](super::timeout) ran out. Converts
+    /// into an `io::Error` of kind `TimedOut`, so `?` works in I/O code.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy::time::{error::Elapsed, sleep, timeout};
+    ///
+    /// eddy::block_on(async {
+    ///     let err: Elapsed = timeout(Duration::ZERO, sleep(Duration::from_secs(1)))
+    ///         .await
+    ///         .unwrap_err();
+    ///     assert_eq!(err.to_string(), "deadline has elapsed");
+    ///     let io: std::io::Error = err.into();
+    ///     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+    /// });
+    /// ```
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub struct Elapsed(());
 

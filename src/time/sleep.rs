@@ -138,15 +138,21 @@ impl Future for Sleep {
 impl Sleep {
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(t) = &self.timer {
-            if !t.driver.is_closed() {
+            let current = crate::runtime::current_timers();
+            let here = current.is_null() || std::ptr::eq(current, Rc::as_ptr(&t.driver));
+            if here && !t.driver.is_closed() {
                 return if t.driver.poll(t.key, cx.waker()) {
                     Poll::Ready(())
                 } else {
                     Poll::Pending
                 };
             }
-            // Its runtime is gone: register with the one polling it now.
-            self.timer = None;
+            // Its runtime is gone, or another runtime polls it now (and would
+            // wait for ever on a timer that only the first one fires): move
+            // the registration to the one polling it.
+            if let Some(t) = self.timer.take() {
+                t.driver.remove(t.key);
+            }
         }
         let driver = crate::runtime::with_current("Sleep::poll", |core| Rc::clone(&core.timers));
         // A deadline the wheel has already passed is done. One the clock has

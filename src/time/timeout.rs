@@ -14,7 +14,31 @@ use super::{Sleep, sleep_until};
 /// with the `Timeout`). This is Python's `asyncio.wait_for`.
 ///
 /// The inner future is polled first, so a future that is ready never times
-/// out, and a timer is registered only if it has to wait.
+/// out, and a timer is registered only if it has to wait. `Duration::MAX`
+/// (or any duration too large for the clock) means a deadline about a
+/// hundred years ahead, never a panic.
+///
+/// # A spawned task
+///
+/// Giving up on a [`JoinHandle`](crate::JoinHandle) does not stop its task:
+/// dropping a handle only detaches the task, which runs on. Python's
+/// `wait_for` cancels what it waited for; to do the same, wait on
+/// `&mut handle` and abort it on `Err`:
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::time::{sleep, timeout};
+///
+/// eddy::block_on(async {
+///     let mut task = eddy::spawn(sleep(Duration::from_secs(60)));
+///     if timeout(Duration::from_millis(5), &mut task).await.is_err() {
+///         task.abort(); // as asyncio.wait_for would
+///     }
+///     assert!(task.await.unwrap_err().is_cancelled());
+/// });
+/// ```
+///
+/// # Examples
 ///
 /// ```
 /// use std::time::Duration;
@@ -32,6 +56,18 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 }
 
 /// Runs `future` until `deadline` at the latest; see [`timeout`].
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use eddy::time::{sleep, timeout_at};
+///
+/// eddy::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     // Several steps share one deadline.
+///     assert_eq!(timeout_at(deadline, async { 1 }).await, Ok(1));
+///     assert!(timeout_at(deadline, sleep(Duration::from_secs(60))).await.is_err());
+/// });
+/// ```
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
@@ -39,7 +75,19 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     }
 }
 
-/// The future returned by [`timeout`] and [`timeout_at`].
+/// The future returned by [`timeout`] and [`timeout_at`]: the inner
+/// future's output in `Ok`, or [`Elapsed`] once the deadline passed.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::time::{Timeout, timeout};
+///
+/// eddy::block_on(async {
+///     let limited: Timeout<_> = timeout(Duration::from_secs(1), async { "fast" });
+///     assert!(limited.deadline() > std::time::Instant::now());
+///     assert_eq!(limited.await, Ok("fast"));
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Timeout<F> {
     future: F,

@@ -142,6 +142,15 @@ impl<T> Wheel<T> {
         self.place(key);
     }
 
+    /// Marks an entry (pending or expired) as handed out now, with a new
+    /// deadline that the wheel has already passed: what `advance` would have
+    /// done, without waiting for it.
+    pub(crate) fn expire(&mut self, key: usize, deadline: u64) {
+        debug_assert!(deadline <= self.elapsed);
+        self.unlink(key);
+        self.entries[key].deadline = deadline;
+    }
+
     /// The entry's value.
     pub(crate) fn get_mut(&mut self, key: usize) -> &mut T {
         &mut self.entries[key].value
@@ -546,6 +555,23 @@ mod tests {
         }
         assert_eq!(out, vec![key]);
         assert_eq!(wheel.elapsed(), far);
+    }
+
+    #[test]
+    fn expire_hands_an_entry_out_at_once() {
+        let mut wheel = Wheel::new();
+        let mut out = Vec::new();
+        wheel.advance(100, &mut out);
+        let key = wheel.insert(5_000, ());
+        let other = wheel.insert(150, ());
+        wheel.expire(key, 90);
+        assert!(wheel.is_expired(key));
+        assert_eq!(wheel.next_deadline(), Some(150));
+        wheel.advance(10_000, &mut out);
+        assert_eq!(out, vec![other], "an expired entry is not handed out again");
+        wheel.remove(key);
+        wheel.remove(other);
+        assert_eq!(wheel.len(), 0);
     }
 
     #[test]
