@@ -12,6 +12,15 @@
 //! - semaphore: 1_000 tasks contend for 10 permits, 100 acquisitions each
 //!   (each holds its permit across a `yield_now`, so that tasks do contend:
 //!   on one thread, acquire-then-drop with no await never waits).
+//! - broadcast: one sender, 100 receiver tasks, 10_000 messages; after each
+//!   send the sender waits until every receiver has it (the last one to
+//!   read notifies), as in tokio's own `sync_broadcast` benchmark: every
+//!   message wakes 100 tasks.
+//! - watch: the same shape with a watch channel: 10_000 sends, each
+//!   awaited by 100 receivers in `changed()`.
+//! - rwlock: 100 tasks, 1_000 operations each, one write for nine reads,
+//!   each holding the lock across a `yield_now` (so that writers wait for
+//!   readers and readers queue behind writers).
 //!
 //! Run: `cargo bench --bench sync`.
 
@@ -30,6 +39,10 @@ const CAPACITY: usize = 1_024;
 const TASKS: usize = 1_000;
 const PERMITS: usize = 10;
 const ACQUISITIONS: usize = 100;
+const FANOUT: usize = 100;
+const FANOUT_MESSAGES: usize = 10_000;
+const LOCK_TASKS: usize = 100;
+const LOCK_OPS: usize = 1_000;
 
 /// Oneshot pairs for every round, both ways, made up front: `ping` sends
 /// over `to_pong[i]` and waits on `to_ping[i]`; `pong` does the reverse.
@@ -223,5 +236,196 @@ fn semaphore(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ping_pong, ping_pong_two_tasks, channel, semaphore);
+/// The fan-out workload on one runtime: `FANOUT` receiver tasks, each
+/// counting down `left` for every message it gets (the one that brings it
+/// to zero notifies the sender), and a sender that waits for that after
+/// each of `FANOUT_MESSAGES` sends.
+macro_rules! fanout {
+    (eddy, $tx:expr, $next:ident) => {{
+        let tx = $tx;
+        let left = Rc::new(std::cell::Cell::new(0));
+        let done = Rc::new(eddy::sync::Notify::new());
+        let tasks: Vec<_> = (0..FANOUT)
+            .map(|_| {
+                let (left, done) = (left.clone(), done.clone());
+                let mut rx = tx.subscribe();
+                eddy::spawn(async move {
+                    let mut sum = 0;
+                    while let Some(v) = $next(&mut rx).await {
+                        sum += v;
+                        left.set(left.get() - 1);
+                        if left.get() == 0 {
+                            done.notify_one();
+                        }
+                    }
+                    sum
+                })
+            })
+            .collect();
+        for i in 0..FANOUT_MESSAGES {
+            left.set(FANOUT);
+            tx.send(i).unwrap();
+            done.notified().await;
+        }
+        drop(tx);
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), FANOUT_SUM);
+        }
+    }};
+    (tokio, $tx:expr, $next:ident) => {{
+        let tx = $tx;
+        let left = Arc::new(AtomicUsize::new(0));
+        let done = Arc::new(tokio::sync::Notify::new());
+        let tasks: Vec<_> = (0..FANOUT)
+            .map(|_| {
+                let (left, done) = (left.clone(), done.clone());
+                let mut rx = tx.subscribe();
+                tokio::spawn(async move {
+                    let mut sum = 0;
+                    while let Some(v) = $next(&mut rx).await {
+                        sum += v;
+                        if left.fetch_sub(1, Ordering::Relaxed) == 1 {
+                            done.notify_one();
+                        }
+                    }
+                    sum
+                })
+            })
+            .collect();
+        for i in 0..FANOUT_MESSAGES {
+            left.store(FANOUT, Ordering::Relaxed);
+            tx.send(i).unwrap();
+            done.notified().await;
+        }
+        drop(tx);
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), FANOUT_SUM);
+        }
+    }};
+}
+
+/// A criterion group of the fan-out workload, eddy beside tokio.
+macro_rules! fanout_group {
+    ($c:expr, $name:literal, $eddy_tx:expr, $eddy_next:ident, $tokio_tx:expr, $tokio_next:ident) => {{
+        let mut g = $c.benchmark_group($name);
+        let rt = eddy::Runtime::new().unwrap();
+        g.bench_function("eddy", |b| {
+            b.iter(|| rt.block_on(async { fanout!(eddy, $eddy_tx, $eddy_next) }))
+        });
+        let rt = tokio_rt();
+        g.bench_function("tokio", |b| {
+            b.iter(|| rt.block_on(async { fanout!(tokio, $tokio_tx, $tokio_next) }))
+        });
+        g.finish();
+    }};
+}
+
+const FANOUT_SUM: usize = FANOUT_MESSAGES * (FANOUT_MESSAGES - 1) / 2;
+
+fn broadcast(c: &mut Criterion) {
+    async fn next_eddy(rx: &mut eddy::sync::broadcast::Receiver<usize>) -> Option<usize> {
+        rx.recv().await.ok()
+    }
+    async fn next_tokio(rx: &mut tokio::sync::broadcast::Receiver<usize>) -> Option<usize> {
+        rx.recv().await.ok()
+    }
+    fanout_group!(
+        c,
+        "broadcast",
+        eddy::sync::broadcast::Sender::new(128),
+        next_eddy,
+        tokio::sync::broadcast::Sender::new(128),
+        next_tokio
+    );
+}
+
+fn watch(c: &mut Criterion) {
+    async fn next_eddy(rx: &mut eddy::sync::watch::Receiver<usize>) -> Option<usize> {
+        rx.changed().await.ok()?;
+        Some(*rx.borrow_and_update())
+    }
+    async fn next_tokio(rx: &mut tokio::sync::watch::Receiver<usize>) -> Option<usize> {
+        rx.changed().await.ok()?;
+        Some(*rx.borrow_and_update())
+    }
+    fanout_group!(
+        c,
+        "watch",
+        eddy::sync::watch::Sender::new(0),
+        next_eddy,
+        tokio::sync::watch::Sender::new(0),
+        next_tokio
+    );
+}
+
+/// One write for nine reads, each held across a yield.
+macro_rules! rwlock_body {
+    ($lock:expr, $spawn:path, $yield_now:path) => {{
+        let lock = $lock;
+        let tasks: Vec<_> = (0..LOCK_TASKS)
+            .map(|i| {
+                let lock = lock.clone();
+                $spawn(async move {
+                    let mut seen = 0;
+                    for k in 0..LOCK_OPS {
+                        if (i + k) % 10 == 0 {
+                            let mut value = lock.write().await;
+                            *value += 1;
+                            $yield_now().await;
+                        } else {
+                            let value = lock.read().await;
+                            seen += std::hint::black_box(*value);
+                            $yield_now().await;
+                        }
+                    }
+                    seen
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*lock.read().await, LOCK_TASKS * LOCK_OPS / 10);
+    }};
+}
+
+fn rwlock(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rwlock");
+    let rt = eddy::Runtime::new().unwrap();
+    g.bench_function("eddy", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                rwlock_body!(
+                    Rc::new(eddy::sync::RwLock::new(0)),
+                    eddy::spawn,
+                    eddy::task::yield_now
+                )
+            })
+        })
+    });
+    let rt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                rwlock_body!(
+                    Arc::new(tokio::sync::RwLock::new(0)),
+                    tokio::spawn,
+                    tokio::task::yield_now
+                )
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    ping_pong,
+    ping_pong_two_tasks,
+    channel,
+    semaphore,
+    broadcast,
+    watch,
+    rwlock
+);
 criterion_main!(benches);

@@ -1,19 +1,30 @@
-//! # 03 — gather: fan out with `JoinSet`, collect every outcome
+//! # 03 — gather: fan out with `JoinSet`, collect every outcome, in both orders
 //!
 //! What it teaches: running many jobs at once and collecting *all* their
 //! outcomes, good or bad, as Python's
-//! `asyncio.gather(..., return_exceptions=True)` does. Each job goes into a
-//! `JoinSet`; `join_next` hands back results in the order the jobs finish.
+//! `asyncio.gather(..., return_exceptions=True)` does, and in which order
+//! they come. Each job goes into a `JoinSet`; `join_next_with_id` hands
+//! back each result as its job finishes, with the id of the task, which is
+//! the id of the `AbortHandle` that `spawn` returned. So the same loop
+//! gives both orders: completion order as the results arrive (this is
+//! `asyncio.as_completed`), and input order by putting each result at the
+//! index its id maps to (this is `asyncio.gather`). (Awaiting the
+//! `JoinHandle`s of plain `eddy::spawn`s one after the other also gives
+//! input order, but then an early slow job holds back looking at the
+//! others.)
+//!
 //! There are three kinds of outcome: `Ok(Ok(v))` (the job succeeded),
 //! `Ok(Err(e))` (the job ran and returned an error, the normal way to fail),
 //! and `Err(join_error)` with `is_panic()` (the job panicked; the runtime
-//! caught it, and `into_panic()` gives back the payload). A panic in one
-//! job stops neither the loop nor the other jobs.
+//! caught it, `join_error.id()` says which task it was, and `into_panic()`
+//! gives back the payload). A panic in one job stops neither the loop nor
+//! the other jobs.
 //!
 //! What to watch: the results arrive sorted by how long each job sleeps,
 //! not in the order the jobs were spawned: all ten wait at once, so the
 //! whole run takes about as long as the slowest job (90 ms), not the sum
-//! (450 ms). On stderr there is one line, `panic hook: job 6: ...`: the
+//! (450 ms). Then the same results are listed in input order. On stderr
+//! there is one line, `panic hook: job 6: ...`: the
 //! panic hook runs the moment a panic starts, before eddy catches the
 //! unwind. Rust's default hook would print the usual "thread 'main'
 //! panicked at ..." there (expected, and harmless: the program still exits
@@ -30,6 +41,7 @@
 //! Run it: `cargo run --example 03_gather`
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use eddy::task::JoinSet;
@@ -71,37 +83,50 @@ fn install_quiet_panic_hook() {
     }));
 }
 
+/// What became of one job, kept for the listing in input order.
+enum Outcome {
+    Ok(u64),
+    Failed(String),
+    Panicked(String),
+    Lost,
+}
+
 fn main() {
     install_quiet_panic_hook();
     eddy::block_on(async {
         let start = Instant::now();
         let mut set = JoinSet::new();
+        // Task id -> position in the input, from the handle `spawn` returns.
+        let mut input_index = HashMap::new();
         for (id, &ms) in DURATIONS_MS.iter().enumerate() {
-            set.spawn(job(id, ms));
+            let handle = set.spawn(job(id, ms));
+            input_index.insert(handle.id(), id);
         }
         let spawned = set.len();
         println!("main: spawned {spawned} jobs, collecting results as they finish");
 
+        let mut in_input_order: Vec<Outcome> = (0..spawned).map(|_| Outcome::Lost).collect();
         let (mut ok, mut failed, mut panicked, mut collected) = (0, 0, 0, 0);
-        while let Some(result) = set.join_next().await {
+        while let Some(result) = set.join_next_with_id().await {
             collected += 1;
             let at = start.elapsed().as_millis();
             match result {
-                Ok(Ok((id, value))) => {
+                Ok((task, Ok((id, value)))) => {
                     ok += 1;
                     println!("ok:       job {id} gave {value} (at {at} ms)");
+                    in_input_order[input_index[&task]] = Outcome::Ok(value);
                 }
-                Ok(Err(e)) => {
+                Ok((task, Err(e))) => {
                     failed += 1;
                     println!("failed:   {e} (at {at} ms)");
+                    in_input_order[input_index[&task]] = Outcome::Failed(e);
                 }
                 Err(e) if e.is_panic() => {
                     panicked += 1;
-                    let payload = e.into_panic();
-                    println!(
-                        "panicked: payload {:?} (at {at} ms)",
-                        panic_message(&*payload)
-                    );
+                    let index = input_index[&e.id()];
+                    let message = panic_message(&*e.into_panic()).to_string();
+                    println!("panicked: payload {message:?} (at {at} ms)");
+                    in_input_order[index] = Outcome::Panicked(message);
                 }
                 Err(e) => println!("lost:     {e} (at {at} ms)"),
             }
@@ -111,6 +136,16 @@ fn main() {
             "main: all collected after {} ms (the slowest job alone takes 90 ms)",
             start.elapsed().as_millis()
         );
+
+        println!("main: the same results in input order, as asyncio.gather gives them:");
+        for (i, outcome) in in_input_order.iter().enumerate() {
+            match outcome {
+                Outcome::Ok(value) => println!("  job {i}: ok, {value}"),
+                Outcome::Failed(e) => println!("  job {i}: failed, {e}"),
+                Outcome::Panicked(message) => println!("  job {i}: panicked, {message}"),
+                Outcome::Lost => println!("  job {i}: lost"),
+            }
+        }
         println!(
             "done: {spawned} jobs, {ok} ok, {failed} failed, {panicked} panicked, {lost} lost"
         );

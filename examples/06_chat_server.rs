@@ -1,18 +1,25 @@
-//! # 06 — chat server: shared state, a reader and a writer per connection
+//! # 06 — chat server: one broadcast channel, a shutdown every task sees
 //!
-//! What it teaches: how tasks on one thread share state, and why each
-//! connection wants two tasks. The table of connected clients lives in an
-//! `Rc<RefCell<_>>`: one thread, so no `Mutex` and no atomics. Each client
-//! has an `mpsc` channel of outgoing lines: its reader task broadcasts what
-//! the client says by pushing into the others' channels, and its writer task
-//! drains its own channel into its socket. A slow socket then holds up only
-//! its own writer, never the client who is talking.
+//! What it teaches: fan-out through a `broadcast` channel, waiting for
+//! several things at once with `futures::select!`, and a graceful shutdown
+//! signalled through a `watch` channel.
 //!
-//! The one rule: never hold a `RefCell` borrow across an `.await`. The
-//! borrow lives on while the task is suspended and other tasks run; the
-//! first of them to call `borrow_mut()` (a client joining or leaving)
-//! panics with `BorrowMutError`. So `broadcast` clones the senders out of
-//! the table and lets the borrow go before its first `send().await`.
+//! Every line said in the room goes into one `broadcast` channel. Each
+//! connection has one task, which subscribes to the room and then waits, with
+//! `select!`, for whichever comes first: a line from its client (said to
+//! the room), a line from the room (written to its client, unless it said
+//! it), or the shutdown signal. A send into the room never waits: the ring
+//! keeps the last `ROOM_BACKLOG` lines, and a client too slow to keep up is
+//! told how many lines it missed (`Lagged`) instead of holding everyone up.
+//! The room's receiver goes into `select!` as it is (it is a fused
+//! stream); only fresh `async fn` futures need `.fuse()`.
+//!
+//! The table of who is online lives in an `Rc<RefCell<_>>`: one thread, so
+//! no `Mutex` and no atomics. The one rule: never hold a `RefCell` borrow
+//! across an `.await`. The borrow lives on while the task is suspended and
+//! other tasks run; the first of them to call `borrow_mut()` (a client
+//! joining or leaving) panics with `BorrowMutError`. So the borrows below
+//! end before the next `.await`.
 //!
 //! What to watch: four clients join one after another, chat at the same
 //! time (their lines interleave as the loop runs whoever is ready), then leave
@@ -20,14 +27,17 @@
 //! mallory, sends a line longer than the limit; the server answers with an
 //! error line and disconnects her; the others just get a notice and go
 //! on. Each client counts and checks what it receives: nothing goes
-//! missing, and each sender's lines arrive in order.
+//! missing, and each sender's lines arrive in order. Last, eve joins an
+//! empty room and main sends `true` on the shutdown `watch`: the accept loop
+//! stops, eve's connection task tells her the server is shutting down and
+//! closes, and the server returns once every connection has finished.
 //!
-//! Which part of eddy does the work: `src/net/tcp.rs` (the sockets),
-//! `src/sync/mpsc.rs` (the per-client queues of outgoing lines),
-//! `src/reactor/mod.rs` (wakes the reader or writer whose socket is ready),
+//! Which part of eddy does the work: `src/sync/broadcast.rs` (the room),
+//! `src/sync/watch.rs` (the shutdown flag), `src/net/tcp.rs` (the sockets),
+//! `src/reactor/mod.rs` (wakes the task whose socket is ready),
 //! `src/time/timeout.rs` (a client gives up instead of hanging if a line
-//! never comes), and `src/runtime/core.rs` (runs the tasks, and cancels the
-//! server when `block_on` returns).
+//! never comes), and `src/task/join_set.rs` (the server waits for its
+//! connections before it returns).
 //!
 //! Run it: `cargo run --example 06_chat_server`
 
@@ -39,8 +49,11 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use eddy::net::{TcpListener, TcpStream};
-use eddy::sync::mpsc;
+use eddy::sync::broadcast::{self, RecvError};
+use eddy::sync::watch;
+use eddy::task::JoinSet;
 use eddy::time::{sleep, timeout};
+use futures::{FutureExt, StreamExt, select};
 
 /// The longest line the server accepts, in bytes.
 const MAX_LINE: usize = 256;
@@ -48,14 +61,18 @@ const NAMES: [&str; 4] = ["alice", "bob", "carol", "dave"];
 const MESSAGES: usize = 3;
 /// How long a client waits for a line it expects before calling it a bug.
 const PATIENCE: Duration = Duration::from_secs(1);
+/// Lines the room keeps for a client that is behind.
+const ROOM_BACKLOG: usize = 64;
 
-/// Who is connected: connection id -> name and the queue of lines to send.
-/// A `BTreeMap`, so a broadcast visits clients in the order they came.
-type Table = Rc<RefCell<BTreeMap<usize, Peer>>>;
+/// Who is online: connection id -> name (a `BTreeMap`, so names are listed
+/// in the order the clients came).
+type Table = Rc<RefCell<BTreeMap<usize, String>>>;
 
-struct Peer {
-    name: String,
-    tx: mpsc::Sender<String>,
+/// A line said in the room. Cloned once per listener: the text is shared.
+#[derive(Clone)]
+struct Said {
+    from: usize,
+    text: Rc<str>,
 }
 
 /// Splits a byte stream into lines of at most `max` bytes of UTF-8.
@@ -116,86 +133,101 @@ fn too_long(max: usize) -> io::Error {
 
 // ---------------------------------------------------------------- server
 
-/// Sends `line` to every client but `from`.
-async fn broadcast(table: &Table, from: usize, line: &str) {
-    // Clone the senders and drop the borrow *before* awaiting: a `send`
-    // on a full queue suspends this task, and a borrow still held then
-    // would make the next `borrow_mut()` elsewhere panic.
-    let targets: Vec<mpsc::Sender<String>> = table
-        .borrow()
-        .iter()
-        .filter(|(id, _)| **id != from)
-        .map(|(_, peer)| peer.tx.clone())
-        .collect();
-    for tx in targets {
-        // An error means that client's writer is gone: it is leaving too.
-        let _ = tx.send(format!("{line}\n")).await;
-    }
+/// Says `text` to the room, as connection `from`. Never waits.
+fn say(room: &broadcast::Sender<Said>, from: usize, text: String) {
+    // An error only means nobody listens.
+    let _ = room.send(Said {
+        from,
+        text: text.into(),
+    });
 }
 
-/// The writer task: the only one that writes to this socket.
-async fn write_lines(stream: Rc<TcpStream>, mut rx: mpsc::Receiver<String>) -> io::Result<()> {
-    // `recv` gives `None` once every sender is gone (the table's and the
-    // reader's) and the queue is drained: nothing is cut off.
-    while let Some(line) = rx.recv().await {
-        stream.write_all(line.as_bytes()).await?;
-    }
-    stream.shutdown(Shutdown::Write)
+/// How a connection ended well.
+enum Ending {
+    /// The client closed its side.
+    Left,
+    /// The server is shutting down.
+    ShutDown,
 }
 
-/// The reader task of one connection; it also spawns the writer.
-async fn serve(stream: TcpStream, id: usize, table: Table) -> io::Result<()> {
-    let stream = Rc::new(stream);
-    let (tx, rx) = mpsc::channel(32);
-    let writer = eddy::spawn(write_lines(Rc::clone(&stream), rx));
+/// Writes one line to the client.
+async fn write_line(stream: &TcpStream, line: &str) -> io::Result<()> {
+    stream.write_all(format!("{line}\n").as_bytes()).await
+}
+
+/// The task of one connection: reads its client, writes the room to it.
+async fn serve(
+    stream: TcpStream,
+    id: usize,
+    table: Table,
+    room: broadcast::Sender<Said>,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
     let mut lines = LineReader::new(MAX_LINE);
-
     let Some(name) = lines.next_line(&stream).await? else {
         return Ok(()); // gone before saying who it is
     };
+    // Subscribed before the welcome: once the client has it, it hears
+    // everything said in the room.
+    let mut heard = room.subscribe();
     let online = {
         let mut table = table.borrow_mut();
-        table.insert(
-            id,
-            Peer {
-                name: name.clone(),
-                tx: tx.clone(),
-            },
-        );
-        let names: Vec<&str> = table.values().map(|peer| peer.name.as_str()).collect();
+        table.insert(id, name.clone());
+        let names: Vec<&str> = table.values().map(String::as_str).collect();
         names.join(", ")
     }; // the borrow ends here, before the awaits below
     println!("server: {name} joined; online: {online}");
-    // Cannot fail: the writer holds the receiver until we drop `tx`.
-    let _ = tx.send(format!("* welcome {name}\n")).await;
-    broadcast(&table, id, &format!("* {name} joined")).await;
+    write_line(&stream, &format!("* welcome {name}")).await?;
+    say(&room, id, format!("* {name} joined"));
 
-    let result = loop {
-        match lines.next_line(&stream).await {
-            Ok(Some(line)) => broadcast(&table, id, &format!("{name}: {line}")).await,
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
+    let result: io::Result<Ending> = loop {
+        select! {
+            // A fresh `async fn` future: it needs `.fuse()`. Dropped when
+            // another branch wins, it loses nothing (reads are cancel-safe,
+            // and what was read stays in `lines`).
+            line = lines.next_line(&stream).fuse() => match line {
+                Ok(Some(line)) => say(&room, id, format!("{name}: {line}")),
+                Ok(None) => break Ok(Ending::Left),
+                Err(e) => break Err(e),
+            },
+            // The room's receiver is a fused stream: no `.fuse()`.
+            said = heard.next() => {
+                let written = match said {
+                    Some(Ok(said)) if said.from != id => write_line(&stream, &said.text).await,
+                    Some(Ok(_)) => Ok(()), // our own line
+                    Some(Err(RecvError::Lagged(n))) => {
+                        write_line(&stream, &format!("* you missed {n} lines")).await
+                    }
+                    // The room outlives every connection: never here.
+                    Some(Err(RecvError::Closed)) | None => break Ok(Ending::ShutDown),
+                };
+                if let Err(e) = written {
+                    break Err(e);
+                }
+            },
+            _ = shutdown.changed().fuse() => {
+                break write_line(&stream, "* server shutting down")
+                    .await
+                    .map(|()| Ending::ShutDown);
+            },
         }
     };
 
     table.borrow_mut().remove(&id);
     match &result {
-        Ok(()) => {
+        Ok(Ending::Left) => {
             println!("server: {name} left");
-            broadcast(&table, id, &format!("* {name} left")).await;
+            say(&room, id, format!("* {name} left"));
         }
+        Ok(Ending::ShutDown) => println!("server: closing {name}'s connection"),
         Err(e) => {
             println!("server: dropping {name}: {e}");
-            let _ = tx.send(format!("* error: {e}; goodbye\n")).await;
-            broadcast(&table, id, &format!("* {name} was dropped ({e})")).await;
+            let _ = write_line(&stream, &format!("* error: {e}; goodbye")).await;
+            say(&room, id, format!("* {name} was dropped ({e})"));
         }
     }
-    drop(tx);
-    // The writer sends what is queued (the error line, for mallory), then
-    // shuts down our write half: the client reads end of stream.
-    if let Err(e) = writer.await.map_err(io::Error::other)? {
-        println!("server: could not finish writing to {name}: {e}");
-    }
+    // The client reads end of stream.
+    stream.shutdown(Shutdown::Write)?;
     if result.is_err() {
         // Read and discard what she still sends until she hangs up: closing
         // a socket with unread input makes the kernel send a reset, which
@@ -210,24 +242,49 @@ async fn serve(stream: TcpStream, id: usize, table: Table) -> io::Result<()> {
     Ok(())
 }
 
-async fn accept_loop(listener: TcpListener) {
+/// Accepts until the shutdown flag is raised, then waits for every
+/// connection to finish; returns how many it served.
+async fn server(listener: TcpListener, mut shutdown: watch::Receiver<bool>) -> usize {
     let table: Table = Rc::default();
-    for id in 0.. {
-        match listener.accept().await {
-            Ok((stream, _peer)) => {
-                let table = Rc::clone(&table);
-                eddy::spawn(async move {
-                    if let Err(e) = serve(stream, id, table).await {
-                        println!("server: connection {id}: {e}");
-                    }
-                });
-            }
-            Err(e) => {
-                // Out of file descriptors, say: retrying at once would spin.
-                println!("server: accept failed: {e}");
-                sleep(Duration::from_millis(10)).await;
-            }
+    let room = broadcast::Sender::new(ROOM_BACKLOG);
+    let mut connections = JoinSet::new();
+    let mut served = 0;
+    loop {
+        select! {
+            accepted = listener.accept().fuse() => match accepted {
+                Ok((stream, _peer)) => {
+                    let conn = serve(stream, served, table.clone(), room.clone(), shutdown.clone());
+                    connections.spawn(conn);
+                    served += 1;
+                }
+                Err(e) => {
+                    // Out of file descriptors, say: retrying at once would spin.
+                    println!("server: accept failed: {e}");
+                    sleep(Duration::from_millis(10)).await;
+                }
+            },
+            _ = shutdown.changed().fuse() => break,
         }
+        // Collect the connections that have finished, without waiting.
+        while let Some(Some(done)) = connections.join_next().now_or_never() {
+            report(done);
+        }
+    }
+    println!(
+        "server: shutting down; waiting for {} connection(s)",
+        connections.len()
+    );
+    while let Some(done) = connections.join_next().await {
+        report(done);
+    }
+    served
+}
+
+fn report(done: Result<io::Result<()>, eddy::JoinError>) {
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => println!("server: a connection failed: {e}"),
+        Err(e) => println!("server: a connection task failed: {e}"),
     }
 }
 
@@ -399,13 +456,26 @@ async fn mallory(stream: TcpStream, mut lines: LineReader) -> io::Result<()> {
     Ok(())
 }
 
+/// The last client: joins an empty room and stays until the server shuts down.
+async fn eve(stream: TcpStream, mut lines: LineReader) -> io::Result<()> {
+    match expect_line("eve", &mut lines, &stream).await? {
+        Some(line) if line == "* server shutting down" => println!("eve: the server said {line:?}"),
+        other => return Err(unexpected("eve", &format!("{other:?}"))),
+    }
+    if expect_line("eve", &mut lines, &stream).await?.is_some() {
+        return Err(unexpected("eve", "a line after the shutdown notice"));
+    }
+    println!("eve: disconnected by the shutdown");
+    Ok(())
+}
+
 fn main() -> io::Result<()> {
     eddy::block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         println!("server: listening on {addr}");
-        // Never awaited: it is cancelled when `block_on` returns.
-        eddy::spawn(accept_loop(listener));
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let server = eddy::spawn(server(listener, shutdown_rx));
 
         // Join one at a time, so who hears which "joined" is fixed.
         let mut joined = Vec::new();
@@ -434,6 +504,14 @@ fn main() -> io::Result<()> {
             .map(|k| (n - k) + (n - 1) * MESSAGES + 1 + (n - 1 - k))
             .sum();
         assert_eq!(delivered, expected);
+
+        // A graceful shutdown, seen by the task of a connection still open.
+        let (e_stream, e_lines) = join(addr, "eve").await?;
+        let eve = eddy::spawn(eve(e_stream, e_lines));
+        shutdown.send_replace(true);
+        eve.await.map_err(io::Error::other)??;
+        let served = server.await.map_err(io::Error::other)?;
+        println!("server: shut down after serving {served} connections");
         println!(
             "done: {n} clients chatted, 1 misbehaving client dropped, every message delivered ({delivered} lines)"
         );

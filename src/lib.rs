@@ -25,8 +25,9 @@
 //!   `time/wheel.rs`;
 //! - [`net`] and [`io`]: sockets and [`io::Async`], woken by the reactor
 //!   (`reactor/`, whose `mio::Poll` call is in `reactor/mod.rs`);
-//! - [`sync`]: oneshot and mpsc channels, `Notify`, `Semaphore`, `Mutex`,
-//!   sharing one FIFO waiter list (`sync/waiters.rs`);
+//! - [`sync`]: oneshot, mpsc, broadcast and watch channels, `Notify`,
+//!   `Semaphore`, `Mutex`, `RwLock`, `Barrier`, `OnceCell`, sharing one FIFO
+//!   waiter list (`sync/waiters.rs`);
 //! - [`signal`], [`process`] and [`fs`]: signals, child processes and
 //!   files, built on the pieces above like any user code would be (a
 //!   self-pipe and pidfds through [`io::Async`], files on the blocking

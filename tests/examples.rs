@@ -208,6 +208,21 @@ fn example_03_gather() {
         "{}",
         run.stdout
     );
+    // Completion order first (the shortest job, 9, comes first), then the
+    // same outcomes in input order.
+    run.line_starting("ok:       job 9 gave 900");
+    let pos = |s: &str| run.stdout.find(s).unwrap_or_else(|| panic!("no {s:?}"));
+    assert!(pos("ok:       job 9") < pos("ok:       job 0"));
+    run.has_line("  job 0: ok, 0")
+        .has_line("  job 3: failed, job 3: the server said no")
+        .has_line("  job 6: panicked, job 6: index out of bounds (a bug)")
+        .has_line("  job 9: ok, 900");
+    let listed: Vec<usize> = run
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  job ")?.split(':').next()?.parse().ok())
+        .collect();
+    assert_eq!(listed, (0..10).collect::<Vec<_>>(), "{}", run.stdout);
 }
 
 #[test]
@@ -252,7 +267,10 @@ fn example_06_chat_server() {
         "{done}"
     );
     run.has_line("server: dropping mallory: line longer than 256 bytes")
-        .has_line("mallory: disconnected by the server");
+        .has_line("mallory: disconnected by the server")
+        // The shutdown, through a watch channel, reached eve's connection.
+        .has_line("eve: the server said \"* server shutting down\"")
+        .has_line("server: shut down after serving 6 connections");
     for name in ["alice", "bob", "carol", "dave"] {
         run.line_starting(&format!("{name}: heard all "));
     }

@@ -11,13 +11,11 @@
 mod common;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use common::*;
@@ -26,140 +24,6 @@ use eddy::sync::{Mutex, Notify, Semaphore, TryAcquireError, oneshot};
 use eddy::task::yield_now;
 use futures::{FutureExt, StreamExt};
 use futures_core::Stream;
-
-// ---------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------
-
-/// `is_send!(T)` is true iff `T: Send`: a by-value method of `SendProbe<T>`
-/// exists only when `T: Send`, and method lookup tries it before the
-/// by-reference fallback that every type has.
-struct SendProbe<T: ?Sized>(std::marker::PhantomData<T>);
-trait NotSendFallback {
-    fn is_send(&self) -> bool {
-        false
-    }
-}
-impl<T: ?Sized> NotSendFallback for &SendProbe<T> {}
-trait SendImpl {
-    fn is_send(&self) -> bool {
-        true
-    }
-}
-impl<T: ?Sized + Send> SendImpl for SendProbe<T> {}
-macro_rules! is_send {
-    ($t:ty) => {
-        (&SendProbe::<$t>(std::marker::PhantomData)).is_send()
-    };
-}
-
-/// A waker that counts its wakes.
-struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl CountingWaker {
-    fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-fn counting_waker() -> (Arc<CountingWaker>, Waker) {
-    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
-    let waker = Waker::from(counter.clone());
-    (counter, waker)
-}
-
-/// Polls `fut` once with `waker`.
-fn poll_with<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
-    Pin::new(fut).poll(&mut Context::from_waker(waker))
-}
-
-type Hook = Rc<dyn Fn()>;
-/// What runs on wake, and on drop.
-type Hooks = (Option<Hook>, Option<Hook>);
-
-thread_local! {
-    /// Per hook waker: what runs on `wake` and on the drop of its last clone.
-    static HOOKS: RefCell<HashMap<usize, Hooks>> =
-        RefCell::new(HashMap::new());
-    static NEXT_HOOK: Cell<usize> = const { Cell::new(0) };
-}
-
-/// A waker whose wake and whose drop run user code (a closure kept in a
-/// thread-local, so it may hold `Rc`s to the primitive under test). The
-/// primitives store, wake and drop wakers: this is user code they run.
-struct HookWaker(usize);
-
-fn run_hook(id: usize, on_drop: bool) {
-    let hook = HOOKS
-        .try_with(|h| {
-            h.borrow()
-                .get(&id)
-                .and_then(|(w, d)| if on_drop { d.clone() } else { w.clone() })
-        })
-        .ok()
-        .flatten();
-    if let Some(hook) = hook {
-        hook();
-    }
-}
-
-impl Wake for HookWaker {
-    fn wake(self: Arc<Self>) {
-        run_hook(self.0, false);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        run_hook(self.0, false);
-    }
-}
-
-impl Drop for HookWaker {
-    fn drop(&mut self) {
-        run_hook(self.0, true);
-    }
-}
-
-/// A waker running `on_wake` when woken and `on_drop` when its last clone
-/// is dropped.
-fn hook_waker(on_wake: impl Fn() + 'static, on_drop: impl Fn() + 'static) -> Waker {
-    let id = NEXT_HOOK.with(|n| {
-        let id = n.get();
-        n.set(id + 1);
-        id
-    });
-    HOOKS.with(|h| {
-        h.borrow_mut().insert(
-            id,
-            (
-                Some(Rc::new(on_wake) as Hook),
-                Some(Rc::new(on_drop) as Hook),
-            ),
-        )
-    });
-    Waker::from(Arc::new(HookWaker(id)))
-}
-
-fn assert_error<E: std::error::Error>(e: &E) {
-    assert!(!e.to_string().is_empty());
-    assert!(!format!("{e:?}").is_empty());
-}
-
-/// Yields `n` times.
-async fn yields(n: usize) {
-    for _ in 0..n {
-        yield_now().await;
-    }
-}
 
 // ---------------------------------------------------------------------------
 // oneshot

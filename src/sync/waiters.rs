@@ -16,9 +16,25 @@
 //!
 //! The list is plain data. The primitives keep it in a `RefCell` and never
 //! hold the borrow while a waker is cloned or woken or a value is dropped
-//! (all of which may run code that touches the same primitive).
+//! (all of which may run code that touches the same primitive). The free
+//! functions below do that dance once for everyone: [`poll_entry`] and
+//! [`leave`] for a waiting future, [`grant_and_wake`] for the primitive,
+//! and [`Wait`] is a whole waiting future for the simple cases.
+//!
+//! A waiter that waits again and again (a channel's receiver) may instead
+//! *keep* its entry: [`park`] links it back at the end of the line, and
+//! [`wake_all_kept`] wakes such waiters by reference and gives each its
+//! waker back. A steady stream of waits then allocates nothing and clones
+//! no waker (a clone and a drop are an atomic each, for eddy's wakers).
+//!
+//! A waiter may carry a small tag saying what it waits for (`RwLock` tells
+//! readers from writers by it), so a primitive can decide by the front
+//! waiter's kind whom to grant.
 
-use std::task::Waker;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
@@ -27,10 +43,14 @@ const NIL: usize = usize::MAX;
 /// What a waiter was granted; `WAITING` while it is still in the list.
 pub(crate) type Grant = u8;
 pub(crate) const WAITING: Grant = 0;
+/// A kept entry out of the line between two waits.
+const IDLE: Grant = Grant::MAX;
 
 struct Node {
     waker: Option<Waker>,
     grant: Grant,
+    /// What the waiter waits for, as its primitive defines it.
+    tag: u8,
     /// How many units (permits, slots) the waiter asks for.
     need: usize,
     prev: usize,
@@ -43,6 +63,11 @@ pub(crate) struct WaitList {
     tail: usize,
     /// Waiters still linked (not granted).
     waiting: usize,
+    /// A buffer for the wakers of one `grant_and_wake`, kept between calls
+    /// so that waking many waiters allocates nothing once warm.
+    spare: Vec<Waker>,
+    /// The same for `wake_all_kept`, with the entries' keys.
+    spare_kept: Vec<(usize, Waker)>,
 }
 
 impl Default for WaitList {
@@ -52,6 +77,8 @@ impl Default for WaitList {
             head: NIL,
             tail: NIL,
             waiting: 0,
+            spare: Vec::new(),
+            spare_kept: Vec::new(),
         }
     }
 }
@@ -64,25 +91,53 @@ impl WaitList {
 
     /// Enqueues a waiter at the back; returns its key.
     pub(crate) fn push(&mut self, waker: Waker) -> usize {
-        self.push_needing(waker, 1)
+        self.push_with(waker, 1, 0)
     }
 
     /// Enqueues a waiter for `need` units at the back; returns its key.
     pub(crate) fn push_needing(&mut self, waker: Waker, need: usize) -> usize {
+        self.push_with(waker, need, 0)
+    }
+
+    /// Enqueues a waiter carrying `tag` at the back; returns its key.
+    pub(crate) fn push_tagged(&mut self, waker: Waker, tag: u8) -> usize {
+        self.push_with(waker, 1, tag)
+    }
+
+    fn push_with(&mut self, waker: Waker, need: usize, tag: u8) -> usize {
         let key = self.nodes.insert(Node {
             waker: Some(waker),
-            grant: WAITING,
+            grant: IDLE,
+            tag,
             need,
-            prev: self.tail,
+            prev: NIL,
             next: NIL,
         });
+        self.link(key);
+        key
+    }
+
+    /// Links an entry that is out of the line (granted or idle) at the back.
+    fn link(&mut self, key: usize) {
+        let node = &mut self.nodes[key];
+        debug_assert_ne!(node.grant, WAITING);
+        node.grant = WAITING;
+        node.prev = self.tail;
+        node.next = NIL;
         match self.tail {
             NIL => self.head = key,
             tail => self.nodes[tail].next = key,
         }
         self.tail = key;
         self.waiting += 1;
-        key
+    }
+
+    /// The tag of the first waiter still linked, if any.
+    pub(crate) fn front_tag(&self) -> Option<u8> {
+        match self.head {
+            NIL => None,
+            key => Some(self.nodes[key].tag),
+        }
     }
 
     /// What the waiter was granted (`WAITING` if nothing yet).
@@ -164,6 +219,25 @@ impl WaitList {
         node.waker.take()
     }
 
+    /// Grants every waiter `grant`, in one walk down the line; their keys
+    /// and wakers go to `out`.
+    fn grant_all_keyed(&mut self, grant: Grant, out: &mut Vec<(usize, Waker)>) {
+        debug_assert_ne!(grant, WAITING);
+        let mut key = self.head;
+        while key != NIL {
+            let node = &mut self.nodes[key];
+            node.grant = grant;
+            // A node's waker is always set while it waits.
+            if let Some(waker) = node.waker.take() {
+                out.push((key, waker));
+            }
+            key = node.next;
+        }
+        self.head = NIL;
+        self.tail = NIL;
+        self.waiting = 0;
+    }
+
     /// Grants every waiter `grant`; their wakers go to `out`.
     pub(crate) fn grant_all(&mut self, grant: Grant, out: &mut Vec<Waker>) {
         while let Some(waker) = self.grant_front(grant) {
@@ -182,6 +256,207 @@ impl WaitList {
             n => self.nodes[n].prev = prev,
         }
         self.waiting -= 1;
+    }
+}
+
+/// For a future polled again while it has an entry: if the entry was
+/// granted, removes it and returns the grant; otherwise makes sure the entry
+/// holds the waker of this poll and returns `WAITING`. The waker is cloned
+/// and the old one dropped with no borrow held.
+pub(crate) fn poll_entry(list: &RefCell<WaitList>, key: usize, waker: &Waker) -> Grant {
+    let mut l = list.borrow_mut();
+    let grant = l.grant(key);
+    if grant != WAITING {
+        // A granted entry's waker was taken when it was granted, but drop
+        // whatever is left with no borrow held.
+        let (_, waker) = l.remove(key);
+        drop(l);
+        drop(waker);
+        return grant;
+    }
+    if l.will_wake(key, waker) {
+        return WAITING;
+    }
+    drop(l);
+    let waker = waker.clone();
+    let old = list.borrow_mut().set_waker(key, waker);
+    drop(old);
+    WAITING
+}
+
+/// Enqueues a waiter for `cx`'s task, carrying `tag`; returns its key.
+pub(crate) fn enqueue(list: &RefCell<WaitList>, cx: &Context<'_>, tag: u8) -> usize {
+    // Cloned before the borrow: a waker's clone is its owner's code.
+    let waker = cx.waker().clone();
+    list.borrow_mut().push_tagged(waker, tag)
+}
+
+/// Removes the entry of a future that gives up (dropped, or done another
+/// way) and returns what it had been granted: `WAITING` if nothing, in which
+/// case it simply left the line. The caller passes on anything else.
+pub(crate) fn leave(list: &RefCell<WaitList>, key: usize) -> Grant {
+    let (grant, waker) = list.borrow_mut().remove(key);
+    drop(waker);
+    grant
+}
+
+/// Lets `choose` grant waiters (it pushes their wakers onto the vector it
+/// is given), then wakes them once the list is no longer borrowed: every
+/// waker runs with the state already settled, and one that re-enters the
+/// primitive finds it consistent. Waiters that join while the wakers run
+/// are not granted by this call.
+pub(crate) fn grant_and_wake(
+    list: &RefCell<WaitList>,
+    choose: impl FnOnce(&mut WaitList, &mut Vec<Waker>),
+) {
+    let mut wakers = {
+        let mut l = list.borrow_mut();
+        let mut wakers = std::mem::take(&mut l.spare);
+        choose(&mut l, &mut wakers);
+        wakers
+    };
+    if wakers.is_empty() {
+        list.borrow_mut().spare = wakers;
+        return;
+    }
+    for waker in wakers.drain(..) {
+        waker.wake();
+    }
+    let mut l = list.borrow_mut();
+    if l.spare.capacity() < wakers.capacity() {
+        l.spare = wakers;
+    }
+}
+
+/// Grants every waiter linked now `grant` and wakes them.
+pub(crate) fn wake_all(list: &RefCell<WaitList>, grant: Grant) {
+    if list.borrow().is_empty() {
+        return;
+    }
+    grant_and_wake(list, |l, out| l.grant_all(grant, out));
+}
+
+/// Waits in `list` through an entry the caller keeps from one wait to the
+/// next in `key` (made on the first wait): links it back at the end of the
+/// line if it is out of it, and gives it this poll's waker unless the one
+/// it holds wakes the same task. The caller checks for a grant itself (it
+/// looks at its own state: a value, a version) and calls [`unpark`] when it
+/// stops waiting, and [`leave`] when it goes for good.
+pub(crate) fn park(list: &RefCell<WaitList>, key: &mut Option<usize>, waker: &Waker) {
+    let Some(k) = *key else {
+        let waker = waker.clone();
+        *key = Some(list.borrow_mut().push(waker));
+        return;
+    };
+    let mut l = list.borrow_mut();
+    if l.nodes[k].grant != WAITING {
+        l.link(k);
+    }
+    if l.will_wake(k, waker) {
+        return;
+    }
+    drop(l);
+    let waker = waker.clone();
+    let old = list.borrow_mut().set_waker(k, waker);
+    drop(old);
+}
+
+/// Takes a kept entry out of the line if it is in it; it stays, with its
+/// waker, for the next [`park`]. A waiter that stops waiting because it
+/// found what it waited for may skip this: left in the line, its entry
+/// costs at most one spurious wake.
+pub(crate) fn unpark(list: &RefCell<WaitList>, key: usize) {
+    let mut l = list.borrow_mut();
+    if l.nodes[key].grant == WAITING {
+        l.unlink(key);
+    }
+    l.nodes[key].grant = IDLE;
+}
+
+/// Grants every waiter linked now, all of them kept entries (see [`park`]),
+/// wakes each by reference with no borrow held, then gives each its waker
+/// back, so that its next wait need not clone one.
+pub(crate) fn wake_all_kept(list: &RefCell<WaitList>, grant: Grant) {
+    let mut woken = {
+        let mut l = list.borrow_mut();
+        if l.is_empty() {
+            return;
+        }
+        let mut woken = std::mem::take(&mut l.spare_kept);
+        l.grant_all_keyed(grant, &mut woken);
+        woken
+    };
+    for (_, waker) in &woken {
+        waker.wake_by_ref();
+    }
+    // A waker whose entry went away meanwhile (its receiver was dropped, or
+    // waits anew with another waker) is dropped after the borrow.
+    let mut unwanted = Vec::new();
+    let mut l = list.borrow_mut();
+    for (key, waker) in woken.drain(..) {
+        match l.nodes.get_mut(key) {
+            Some(node) if node.grant != WAITING && node.waker.is_none() => node.waker = Some(waker),
+            _ => unwanted.push(waker),
+        }
+    }
+    if l.spare_kept.capacity() < woken.capacity() {
+        l.spare_kept = woken;
+    }
+    drop(l);
+    drop(unwanted);
+}
+
+/// A future that waits in `list` until granted, and gives the grant.
+/// Dropped while waiting it leaves the line; dropped after a grant it
+/// drops the grant, so it suits grants nobody needs to pass on (a wake of
+/// everyone). A primitive whose grants must be passed on calls
+/// [`Wait::cancel`] in its own drop first.
+pub(crate) struct Wait<'a> {
+    list: &'a RefCell<WaitList>,
+    tag: u8,
+    key: Option<usize>,
+}
+
+impl<'a> Wait<'a> {
+    pub(crate) fn new(list: &'a RefCell<WaitList>, tag: u8) -> Wait<'a> {
+        Wait {
+            list,
+            tag,
+            key: None,
+        }
+    }
+
+    /// Leaves the line if still in it. Returns what had been granted
+    /// (`WAITING` if nothing yet), or `None` if the future held no entry.
+    pub(crate) fn cancel(&mut self) -> Option<Grant> {
+        let key = self.key.take()?;
+        Some(leave(self.list, key))
+    }
+}
+
+impl Future for Wait<'_> {
+    type Output = Grant;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Grant> {
+        match self.key {
+            None => {
+                self.key = Some(enqueue(self.list, cx, self.tag));
+                Poll::Pending
+            }
+            Some(key) => match poll_entry(self.list, key, cx.waker()) {
+                WAITING => Poll::Pending,
+                grant => {
+                    self.key = None;
+                    Poll::Ready(grant)
+                }
+            },
+        }
+    }
+}
+
+impl Drop for Wait<'_> {
+    fn drop(&mut self) {
+        self.cancel();
     }
 }
 
@@ -214,6 +489,45 @@ mod tests {
             assert_ne!(list.remove(k).0, WAITING);
         }
         assert!(list.nodes.is_empty());
+    }
+
+    #[test]
+    fn kept_entries_are_reused_with_their_wakers() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::task::Wake;
+
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let list = RefCell::new(WaitList::default());
+        let (mut a, mut b) = (None, None);
+        park(&list, &mut a, &waker);
+        park(&list, &mut b, &noop());
+        park(&list, &mut a, &waker); // still waiting: nothing changes
+        assert_eq!(list.borrow().waiting, 2);
+        wake_all_kept(&list, 1);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert!(list.borrow().is_empty());
+        // Woken by reference: the entry got its waker back, no clone left.
+        assert_eq!(Arc::strong_count(&count), 3);
+        // Waiting again reuses the entry and keeps the waker.
+        park(&list, &mut a, &waker);
+        assert_eq!(list.borrow().nodes.len(), 2);
+        assert_eq!(Arc::strong_count(&count), 3);
+        assert_eq!(list.borrow().front_tag(), Some(0));
+        unpark(&list, a.unwrap());
+        assert!(list.borrow().is_empty());
+        unpark(&list, a.unwrap()); // idle already: harmless
+        assert_eq!(leave(&list, a.unwrap()), IDLE);
+        assert_eq!(Arc::strong_count(&count), 2, "leaving drops the kept waker");
+        leave(&list, b.unwrap());
+        assert!(list.borrow().nodes.is_empty());
     }
 
     #[test]

@@ -97,6 +97,14 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
+/// `futures::select!` takes a `JoinHandle` without `.fuse()`: once it has
+/// given its result, it says it is terminated and is not polled again.
+impl<T> futures_core::future::FusedFuture for JoinHandle<T> {
+    fn is_terminated(&self) -> bool {
+        self.task.output_taken()
+    }
+}
+
 impl<T> Drop for JoinHandle<T> {
     #[inline]
     fn drop(&mut self) {

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Waker};
 use slab::Slab;
 
 use super::harness::drop_quietly;
-use super::{AbortHandle, JoinError, JoinHandle};
+use super::{AbortHandle, JoinError, JoinHandle, TaskId};
 
 /// A set of tasks, awaited together: `asyncio.gather` and `TaskGroup`.
 ///
@@ -120,18 +120,52 @@ impl<T: 'static> JoinSet<T> {
 
     /// The polling form of [`join_next`](JoinSet::join_next).
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
-        let key = self.done.keys.borrow_mut().pop_front();
-        match key {
-            Some(key) => {
-                let handle = self.members.remove(key);
-                Poll::Ready(Some(handle.take_finished()))
-            }
-            None if self.members.is_empty() => Poll::Ready(None),
-            None => {
-                self.done.waiter.set(Some(cx.waker().clone()));
-                Poll::Pending
-            }
+        self.poll_join_next_with_id(cx)
+            .map(|next| next.map(|result| result.map(|(_, output)| output)))
+    }
+
+    /// As [`join_next`](JoinSet::join_next), with the id of the task that
+    /// finished: the id of the [`AbortHandle`] that [`spawn`](JoinSet::spawn)
+    /// returned for it (and of the `JoinError`, if it failed). So results
+    /// can be put back in the order the tasks were spawned, as
+    /// `asyncio.gather` does.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     let mut index = HashMap::new();
+    ///     for (i, word) in ["slow", "fast"].into_iter().enumerate() {
+    ///         let id = set.spawn(async move { word.len() }).id();
+    ///         index.insert(id, i);
+    ///     }
+    ///     let mut in_order = [0; 2];
+    ///     while let Some(result) = set.join_next_with_id().await {
+    ///         let (id, len) = result.unwrap();
+    ///         in_order[index[&id]] = len;
+    ///     }
+    ///     assert_eq!(in_order, [4, 4]);
+    /// });
+    /// ```
+    pub async fn join_next_with_id(&mut self) -> Option<Result<(TaskId, T), JoinError>> {
+        poll_fn(|cx| self.poll_join_next_with_id(cx)).await
+    }
+
+    /// The polling form of [`join_next_with_id`](JoinSet::join_next_with_id).
+    pub fn poll_join_next_with_id(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<(TaskId, T), JoinError>>> {
+        if let Some(result) = self.try_join_next_with_id() {
+            return Poll::Ready(Some(result));
         }
+        if self.members.is_empty() {
+            return Poll::Ready(None);
+        }
+        self.done.waiter.set(Some(cx.waker().clone()));
+        Poll::Pending
     }
 
     /// Takes the result of a task that has finished, without waiting:
@@ -150,9 +184,28 @@ impl<T: 'static> JoinSet<T> {
     /// });
     /// ```
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        self.try_join_next_with_id()
+            .map(|result| result.map(|(_, output)| output))
+    }
+
+    /// As [`try_join_next`](JoinSet::try_join_next), with the id of the
+    /// task, as [`join_next_with_id`](JoinSet::join_next_with_id) gives it.
+    ///
+    /// ```
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     let id = set.spawn(async { 'a' }).id();
+    ///     eddy::task::yield_now().await;
+    ///     assert_eq!(set.try_join_next_with_id().unwrap().unwrap(), (id, 'a'));
+    /// });
+    /// ```
+    pub fn try_join_next_with_id(&mut self) -> Option<Result<(TaskId, T), JoinError>> {
         let key = self.done.keys.borrow_mut().pop_front()?;
         let handle = self.members.remove(key);
-        Some(handle.take_finished())
+        let id = handle.id();
+        Some(handle.take_finished().map(|output| (id, output)))
     }
 
     /// Aborts every task and waits until all have finished.
@@ -163,6 +216,10 @@ impl<T: 'static> JoinSet<T> {
 
     /// Waits for every task and returns their outputs in completion order;
     /// resumes the first panic, if any (use `join_next` to see each error).
+    ///
+    /// # Panics
+    ///
+    /// If a task panicked (with its payload), or was cancelled.
     pub async fn join_all(mut self) -> Vec<T> {
         let mut outputs = Vec::with_capacity(self.len());
         while let Some(result) = self.join_next().await {

@@ -225,6 +225,13 @@ impl TaskRef {
         self.local() & STAGE_MASK == STAGE_FUTURE
     }
 
+    /// True once the task completed and its result was taken (by the
+    /// `JoinHandle`): the stage is empty only then, after completion.
+    pub(crate) fn output_taken(&self) -> bool {
+        let local = self.local();
+        local & COMPLETE != 0 && local & STAGE_MASK == STAGE_EMPTY
+    }
+
     fn set_stage(&self, stage: u64) {
         self.set_local(self.local() & !STAGE_MASK | stage);
     }

@@ -48,6 +48,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
         timer: None,
+        done: false,
     }
 }
 
@@ -63,6 +64,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     deadline: Instant,
     timer: Option<Timer>,
+    /// Returned `Ready` since the last `reset`: `FusedFuture` says terminated.
+    done: bool,
 }
 
 /// A registration in a runtime's timer wheel.
@@ -107,6 +110,7 @@ impl Sleep {
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.deadline = deadline;
+        this.done = false;
         if let Some(t) = &this.timer {
             if !t.driver.is_closed() {
                 t.driver.reset(t.key, t.driver.deadline_tick(deadline));
@@ -125,7 +129,15 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if let Some(t) = &this.timer {
+        let poll = this.poll_timer(cx);
+        this.done = poll.is_ready();
+        poll
+    }
+}
+
+impl Sleep {
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(t) = &self.timer {
             let current = crate::runtime::current_timers();
             let here = current.is_null() || std::ptr::eq(current, Rc::as_ptr(&t.driver));
             if here && !t.driver.is_closed() {
@@ -138,7 +150,7 @@ impl Future for Sleep {
             // Its runtime is gone, or another runtime polls it now (and would
             // wait for ever on a timer that only the first one fires): move
             // the registration to the one polling it.
-            if let Some(t) = this.timer.take() {
+            if let Some(t) = self.timer.take() {
                 t.driver.remove(t.key);
             }
         }
@@ -147,13 +159,22 @@ impl Future for Sleep {
         // passed but the wheel not yet (it is as fresh as the loop's last look
         // at the timers) is inserted and fires at that next look: no clock
         // read here.
-        let tick = driver.deadline_tick(this.deadline);
+        let tick = driver.deadline_tick(self.deadline);
         if tick <= driver.elapsed_tick() {
             return Poll::Ready(());
         }
         let key = driver.insert(tick, cx.waker());
-        this.timer = Some(Timer { driver, key });
+        self.timer = Some(Timer { driver, key });
         Poll::Pending
+    }
+}
+
+/// `futures::select!` takes a `Sleep` (by `&mut`, in a loop) without
+/// `.fuse()`: once it has completed it says it is terminated, so a loop does
+/// not see it fire again, until [`reset`](Sleep::reset) arms it anew.
+impl futures_core::future::FusedFuture for Sleep {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 

@@ -1,0 +1,467 @@
+//! `RwLock`: many readers or one writer, across `.await`s, in FIFO order.
+//!
+//! The state is two counters (readers holding the lock, a writer holding
+//! it) and the shared FIFO waiter list, each waiter tagged as a reader or a
+//! writer. The lock is handed over strictly in arrival order: when it is
+//! released, the first waiter gets it; if that is a reader, every reader
+//! queued right behind it comes along, up to the next writer. So a waiting
+//! writer holds back every reader that comes after it (and `try_read`
+//! fails while anyone waits): a stream of readers cannot starve a writer.
+//!
+//! The value sits in a `RefCell`; a guard holds a `Ref` or a `RefMut`,
+//! which the lock's own rules keep from ever conflicting. Handing over the
+//! lock (granting the waiters) and waking them are separate steps, so a
+//! waker that re-enters the lock finds it consistent.
+
+use std::cell::{Cell, Ref, RefCell, RefMut};
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::waiters::{self, Grant, WAITING, Wait, WaitList};
+
+/// Waiter tags.
+const READ: u8 = 1;
+const WRITE: u8 = 2;
+/// The waiter was given the lock (as a reader or writer, by its tag).
+const GRANTED: Grant = 1;
+
+struct State {
+    readers: Cell<usize>,
+    writer: Cell<bool>,
+    waiters: RefCell<WaitList>,
+    /// `!Send`: it belongs to its runtime's thread.
+    _not_send: PhantomData<Rc<()>>,
+}
+
+impl State {
+    /// Takes the lock as `kind` if it is free for that and nobody waits.
+    fn try_take(&self, kind: u8) -> bool {
+        if self.writer.get() || !self.waiters.borrow().is_empty() {
+            return false;
+        }
+        match kind {
+            READ => self.readers.set(self.readers.get() + 1),
+            _ if self.readers.get() > 0 => return false,
+            _ => self.writer.set(true),
+        }
+        true
+    }
+
+    fn release(&self, kind: u8) {
+        match kind {
+            READ => {
+                let left = self.readers.get() - 1;
+                self.readers.set(left);
+                if left == 0 {
+                    self.hand_over();
+                }
+            }
+            _ => {
+                self.writer.set(false);
+                self.hand_over();
+            }
+        }
+    }
+
+    /// Gives the lock to the waiters at the front that can have it now: a
+    /// writer alone, or a run of readers.
+    fn hand_over(&self) {
+        if self.waiters.borrow().is_empty() {
+            return;
+        }
+        waiters::grant_and_wake(&self.waiters, |list, out| {
+            while !self.writer.get() {
+                match list.front_tag() {
+                    Some(READ) => self.readers.set(self.readers.get() + 1),
+                    Some(_) if self.readers.get() == 0 => self.writer.set(true),
+                    _ => break,
+                }
+                out.extend(list.grant_front(GRANTED));
+            }
+        });
+    }
+}
+
+/// A reader-writer lock for tasks of one runtime (`!Send`, no atomics),
+/// held across `.await`s: many readers at once, or one writer.
+///
+/// Fair: tasks get the lock in the order they asked. A writer waiting for
+/// the readers to leave holds back every reader that asks after it,
+/// [`try_read`](RwLock::try_read) included, so it is never starved. A
+/// `read()` or `write()` future dropped while waiting leaves the queue; one
+/// dropped after it was handed the lock gives it back at once.
+///
+/// ```
+/// use std::rc::Rc;
+/// use eddy::sync::RwLock;
+///
+/// eddy::block_on(async {
+///     let lock = Rc::new(RwLock::new(0));
+///     let r1 = lock.read().await;
+///     let r2 = lock.read().await; // readers share the lock
+///     let writer = {
+///         let lock = lock.clone();
+///         eddy::spawn(async move { *lock.write().await += 1 })
+///     };
+///     eddy::task::yield_now().await; // the writer now waits for the readers...
+///     assert!(lock.try_read().is_err()); // ...and holds back later ones
+///     drop((r1, r2));
+///     writer.await.unwrap();
+///     assert_eq!(*lock.read().await, 1);
+/// });
+/// ```
+pub struct RwLock<T> {
+    state: State,
+    value: RefCell<T>,
+}
+
+impl<T> RwLock<T> {
+    /// An unlocked lock holding `value`.
+    pub fn new(value: T) -> RwLock<T> {
+        RwLock {
+            state: State {
+                readers: Cell::new(0),
+                writer: Cell::new(false),
+                waiters: RefCell::default(),
+                _not_send: PhantomData,
+            },
+            value: RefCell::new(value),
+        }
+    }
+
+    /// Waits for shared access: until no writer holds the lock or waits
+    /// ahead of this call.
+    pub fn read(&self) -> ReadLock<'_, T> {
+        ReadLock {
+            acquire: Acquire::new(&self.state, READ),
+            lock: self,
+        }
+    }
+
+    /// Waits for exclusive access: until nobody holds the lock and every
+    /// task that asked before has had its turn.
+    ///
+    /// ```
+    /// use eddy::sync::RwLock;
+    ///
+    /// eddy::block_on(async {
+    ///     let lock = RwLock::new(1);
+    ///     *lock.write().await += 1;
+    ///     assert_eq!(*lock.read().await, 2);
+    /// });
+    /// ```
+    pub fn write(&self) -> WriteLock<'_, T> {
+        WriteLock {
+            acquire: Acquire::new(&self.state, WRITE),
+            lock: self,
+        }
+    }
+
+    /// Shared access now, if no writer holds the lock and nobody waits.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError`] if a writer holds the lock, or any task waits for it.
+    ///
+    /// ```
+    /// use eddy::sync::RwLock;
+    ///
+    /// let lock = RwLock::new(0);
+    /// let r1 = lock.try_read().unwrap();
+    /// let r2 = lock.try_read().unwrap(); // readers share
+    /// assert!(lock.try_write().is_err());
+    /// drop((r1, r2));
+    /// assert!(lock.try_write().is_ok());
+    /// ```
+    pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
+        if self.state.try_take(READ) {
+            Ok(self.read_guard())
+        } else {
+            Err(TryLockError(()))
+        }
+    }
+
+    /// Exclusive access now, if nobody holds the lock or waits for it.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError`] if anyone holds the lock, or any task waits for it.
+    pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
+        if self.state.try_take(WRITE) {
+            Ok(self.write_guard())
+        } else {
+            Err(TryLockError(()))
+        }
+    }
+
+    fn read_guard(&self) -> RwLockReadGuard<'_, T> {
+        RwLockReadGuard {
+            value: self.value.borrow(),
+            _held: Held {
+                state: &self.state,
+                kind: READ,
+            },
+        }
+    }
+
+    fn write_guard(&self) -> RwLockWriteGuard<'_, T> {
+        RwLockWriteGuard {
+            value: self.value.borrow_mut(),
+            _held: Held {
+                state: &self.state,
+                kind: WRITE,
+            },
+        }
+    }
+
+    /// The value, through a unique reference (no locking needed).
+    pub fn get_mut(&mut self) -> &mut T {
+        self.value.get_mut()
+    }
+
+    /// The value.
+    pub fn into_inner(self) -> T {
+        self.value.into_inner()
+    }
+}
+
+impl<T: Default> Default for RwLock<T> {
+    fn default() -> RwLock<T> {
+        RwLock::new(T::default())
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.value.try_borrow() {
+            Ok(v) if !self.state.writer.get() => {
+                f.debug_struct("RwLock").field("value", &*v).finish()
+            }
+            _ => f.write_str("RwLock { <write-locked> }"),
+        }
+    }
+}
+
+/// Waits in the queue for the lock as a reader or writer.
+struct Acquire<'a> {
+    state: &'a State,
+    kind: u8,
+    wait: Wait<'a>,
+    /// Polled before: the fast path was tried.
+    started: bool,
+}
+
+impl<'a> Acquire<'a> {
+    fn new(state: &'a State, kind: u8) -> Acquire<'a> {
+        Acquire {
+            state,
+            kind,
+            wait: Wait::new(&state.waiters, kind),
+            started: false,
+        }
+    }
+
+    /// Ready once the lock is held as `kind`.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.started {
+            self.started = true;
+            if self.state.try_take(self.kind) {
+                return Poll::Ready(());
+            }
+        }
+        Pin::new(&mut self.wait).poll(cx).map(drop)
+    }
+}
+
+impl Drop for Acquire<'_> {
+    fn drop(&mut self) {
+        match self.wait.cancel() {
+            // Handed the lock but gone before taking it: give it back.
+            Some(GRANTED) => self.state.release(self.kind),
+            // Left the queue; the waiters behind may be able to go now (a
+            // writer leaving from the front lets the readers after it in).
+            Some(WAITING) => self.state.hand_over(),
+            _ => {}
+        }
+    }
+}
+
+/// The future of [`RwLock::read`]. Dropped while waiting, it leaves the
+/// queue; dropped after it was handed the lock, it gives it back.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::sync::RwLock;
+///
+/// eddy::block_on(async {
+///     let lock = RwLock::new(0);
+///     let writer = lock.write().await;
+///     let gave_up = eddy::time::timeout(Duration::from_millis(1), lock.read()).await;
+///     assert!(gave_up.is_err());
+///     drop(writer);
+///     assert_eq!(*lock.try_read().unwrap(), 0); // nobody left in the queue
+/// });
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct ReadLock<'a, T> {
+    lock: &'a RwLock<T>,
+    acquire: Acquire<'a>,
+}
+
+impl<'a, T> Future for ReadLock<'a, T> {
+    type Output = RwLockReadGuard<'a, T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let lock = self.lock;
+        self.acquire.poll(cx).map(|()| lock.read_guard())
+    }
+}
+
+impl<T> fmt::Debug for ReadLock<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReadLock")
+    }
+}
+
+/// The future of [`RwLock::write`]. Dropped while waiting, it leaves the
+/// queue (readers queued behind it go in); dropped after it was handed the
+/// lock, it gives it back.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::sync::RwLock;
+///
+/// eddy::block_on(async {
+///     let lock = RwLock::new(0);
+///     let reader = lock.read().await;
+///     let gave_up = eddy::time::timeout(Duration::from_millis(1), lock.write()).await;
+///     assert!(gave_up.is_err());
+///     assert!(lock.try_read().is_ok()); // no writer waits any more
+///     drop(reader);
+/// });
+/// ```
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct WriteLock<'a, T> {
+    lock: &'a RwLock<T>,
+    acquire: Acquire<'a>,
+}
+
+impl<'a, T> Future for WriteLock<'a, T> {
+    type Output = RwLockWriteGuard<'a, T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let lock = self.lock;
+        self.acquire.poll(cx).map(|()| lock.write_guard())
+    }
+}
+
+impl<T> fmt::Debug for WriteLock<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WriteLock")
+    }
+}
+
+/// The lock, held as a reader or a writer; released when dropped.
+struct Held<'a> {
+    state: &'a State,
+    kind: u8,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.state.release(self.kind);
+    }
+}
+
+/// Shared access to an [`RwLock`]'s value; released when dropped.
+///
+/// ```
+/// use eddy::sync::RwLock;
+///
+/// let lock = RwLock::new(vec![1, 2]);
+/// let guard = lock.try_read().unwrap();
+/// assert_eq!(guard.len(), 2);
+/// drop(guard);
+/// assert!(lock.try_write().is_ok());
+/// ```
+pub struct RwLockReadGuard<'a, T> {
+    // Dropped first: the value is free before the lock is handed over.
+    value: Ref<'a, T>,
+    _held: Held<'a>,
+}
+
+impl<T> Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (*self.value).fmt(f)
+    }
+}
+
+/// Exclusive access to an [`RwLock`]'s value; released when dropped.
+///
+/// ```
+/// use eddy::sync::RwLock;
+///
+/// let lock = RwLock::new(vec![1]);
+/// lock.try_write().unwrap().push(2);
+/// assert_eq!(*lock.try_read().unwrap(), [1, 2]);
+/// ```
+pub struct RwLockWriteGuard<'a, T> {
+    // Dropped first: the value is free before the lock is handed over.
+    value: RefMut<'a, T>,
+    _held: Held<'a>,
+}
+
+impl<T> Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> DerefMut for RwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (*self.value).fmt(f)
+    }
+}
+
+/// [`RwLock::try_read`] or [`RwLock::try_write`] could not take the lock
+/// now: it is held the other way, or tasks wait for it.
+///
+/// ```
+/// use eddy::sync::RwLock;
+///
+/// let lock = RwLock::new(());
+/// let _w = lock.try_write().unwrap();
+/// let err = lock.try_read().unwrap_err();
+/// println!("{err}");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TryLockError(());
+
+impl fmt::Display for TryLockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the lock is held, or tasks are waiting for it")
+    }
+}
+
+impl std::error::Error for TryLockError {}
