@@ -17,8 +17,11 @@
 
 use std::cell::Cell;
 use std::ptr;
+use std::task::Waker;
 
 use super::core::Core;
+use super::shared::Shared;
+use crate::task::raw::TaskRef;
 
 thread_local! {
     static CURRENT: Cell<*const Core> = const { Cell::new(ptr::null()) };
@@ -32,6 +35,50 @@ thread_local! {
 /// keeps its runtime alive: see the module docs of `runtime`).
 pub(crate) fn current() -> *const Core {
     CURRENT.with(Cell::get)
+}
+
+/// Schedules a woken task: the one hook from `task` into the runtime.
+///
+/// It sits here, beside `CURRENT`, and is not `#[inline]`, on purpose: in
+/// the codegen unit of the thread-local, reading it is one load, while
+/// code in other units reaches it through a call (the thread-local's
+/// accessor is not inlined across units). Every wake comes through here.
+pub(crate) fn schedule(task: TaskRef) {
+    let core = current();
+    // SAFETY: a non-null current core is alive (an `Enter` guard up the
+    // stack), and it is this task's runtime only if the shared blocks match.
+    if !core.is_null() && unsafe { (*core).shared_ptr() } == task.shared_ptr() {
+        // SAFETY: as above.
+        unsafe { (*core).schedule_local(task) }
+    } else {
+        wake_remote(task);
+    }
+}
+
+/// The other road of `schedule`, kept out of its body so that the local
+/// wake stays small.
+#[cold]
+#[inline(never)]
+fn wake_remote(task: TaskRef) {
+    Shared::wake_remote(task);
+}
+
+/// Wakes `waker` now if that takes no foreign code: it is a task waker of
+/// the runtime running on this thread, so waking only pushes to the run
+/// queue. Returns false (nothing done) for any other waker. Lets the reactor
+/// wake such a task in place, keeping the waker where it is.
+pub(crate) fn wake_local(waker: &Waker) -> bool {
+    let Some(task) = crate::task::as_task(waker) else {
+        return false;
+    };
+    let core = current();
+    // SAFETY: as in `schedule`.
+    if !core.is_null() && unsafe { (*core).shared_ptr() } == task.shared_ptr() {
+        // SAFETY: as in `schedule`.
+        unsafe { (*core).schedule_local(task) };
+        return true;
+    }
+    false
 }
 
 /// Runs `f` with the current runtime, or panics with a message naming `what`.

@@ -61,7 +61,7 @@ use std::io;
 use std::panic::Location;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Wake, Waker};
+use std::task::Wake;
 use std::time::Duration;
 
 mod context;
@@ -75,7 +75,7 @@ mod run_queue;
 mod shared;
 mod thread_per_core;
 
-pub(crate) use self::context::with_current;
+pub(crate) use self::context::{schedule, wake_local, with_current};
 pub(crate) use self::core::Core;
 pub use self::dump::{TaskInfo, TaskState};
 pub use self::handle::Handle;
@@ -732,39 +732,6 @@ impl Builder {
 /// first poll, or hand work to a task instead of panicking in a destructor.
 pub(crate) fn in_runtime() -> bool {
     !context::current().is_null()
-}
-
-/// Schedules a woken task: the one hook from `task` into the runtime.
-#[inline]
-pub(crate) fn schedule(task: TaskRef) {
-    let core = context::current();
-    // SAFETY: a non-null current core is alive (an `Enter` guard up the
-    // stack), and it is this task's runtime only if the shared blocks match.
-    if !core.is_null() && unsafe { (*core).shared_ptr() } == task.shared_ptr() {
-        // SAFETY: as above.
-        unsafe { (*core).schedule_local(task) }
-    } else {
-        Shared::wake_remote(task);
-    }
-}
-
-/// Wakes `waker` now if that takes no foreign code: it is a task waker of
-/// the runtime running on this thread, so waking only pushes to the run
-/// queue. Returns false (nothing done) for any other waker. Lets the reactor
-/// wake such a task in place, keeping the waker where it is.
-#[inline]
-pub(crate) fn wake_local(waker: &Waker) -> bool {
-    let Some(task) = crate::task::as_task(waker) else {
-        return false;
-    };
-    let core = context::current();
-    // SAFETY: as in `schedule`.
-    if !core.is_null() && unsafe { (*core).shared_ptr() } == task.shared_ptr() {
-        // SAFETY: as in `schedule`.
-        unsafe { (*core).schedule_local(task) };
-        return true;
-    }
-    false
 }
 
 /// The timer driver of the runtime current on this thread (null if none):

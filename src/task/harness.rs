@@ -17,6 +17,7 @@ use super::waker::borrowed_waker;
 /// Runs a task popped from the run queue: polls it once, then completes it
 /// if it finished, panicked, or aborted itself. Returns false, without
 /// polling, for a task that was cancelled while it waited in the queue.
+#[inline]
 pub(crate) fn run(task: TaskRef, list: &TaskList) -> bool {
     let local = task.local() & !SCHEDULED;
     if local & COMPLETE != 0 {
