@@ -1526,6 +1526,48 @@ fn notify_waiters_wakes_everyone_waiting_and_stores_nothing() {
     });
 }
 
+/// `notify_waiters` wakes the waiting tasks in place and other wakers once
+/// the list is settled; one that notifies again from its wake wakes
+/// nobody twice.
+#[test]
+fn notify_waiters_wakes_tasks_and_foreign_wakers_once_each() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let notify = Rc::new(Notify::new());
+            let done = Rc::new(Cell::new(0));
+            let spawn_waiter = || {
+                let (n, done) = (notify.clone(), done.clone());
+                eddy::spawn(async move {
+                    n.notified().await;
+                    done.set(done.get() + 1);
+                })
+            };
+            let a = spawn_waiter();
+            yield_now().await;
+            let (count, counting) = counting_waker();
+            let n2 = notify.clone();
+            let hook = hook_waker(move || n2.notify_waiters(), || {});
+            let mut by_hook = std::pin::pin!(notify.notified());
+            let mut by_count = std::pin::pin!(notify.notified());
+            let mut cx = Context::from_waker(&hook);
+            assert!(by_hook.as_mut().poll(&mut cx).is_pending());
+            let mut cx = Context::from_waker(&counting);
+            assert!(by_count.as_mut().poll(&mut cx).is_pending());
+            let b = spawn_waiter();
+            yield_now().await;
+            notify.notify_waiters();
+            assert_eq!(count.count(), 1);
+            a.await.unwrap();
+            b.await.unwrap();
+            assert_eq!(done.get(), 2);
+            let noop = futures::task::noop_waker();
+            let mut cx = Context::from_waker(&noop);
+            assert!(by_hook.as_mut().poll(&mut cx).is_ready());
+            assert!(by_count.as_mut().poll(&mut cx).is_ready());
+        });
+    });
+}
+
 #[test]
 fn notify_one_wakes_waiters_in_fifo_order() {
     watchdog(LIMIT, || {

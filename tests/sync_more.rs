@@ -393,6 +393,104 @@ fn broadcast_waiting_receivers_are_woken_in_fifo_order() {
     });
 }
 
+/// A send wakes the waiting tasks in place (in line order) and other
+/// wakers once the channel is settled: a foreign waker that sends from its
+/// wake wakes nobody twice, and every waiter gets the value once.
+#[test]
+fn broadcast_send_wakes_tasks_and_foreign_wakers_once_each() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let tx = Rc::new(broadcast::Sender::<u32>::new(8));
+            let order = Rc::new(RefCell::new(Vec::new()));
+            let task = |name: &'static str| {
+                let mut rx = tx.subscribe();
+                let order = order.clone();
+                eddy::spawn(async move {
+                    let first = rx.recv().await.unwrap();
+                    order.borrow_mut().push(name);
+                    (first, rx.recv().await.unwrap())
+                })
+            };
+            let first = task("first");
+            yield_now().await;
+            // Between two tasks in the line: a future polled by hand, whose
+            // waker counts and sends from its wake.
+            let (count, counting) = counting_waker();
+            let (tx2, order2) = (tx.clone(), order.clone());
+            let hook = hook_waker(
+                move || {
+                    order2.borrow_mut().push("hook");
+                    tx2.send(2).unwrap();
+                },
+                || {},
+            );
+            let mut rx_hook = tx.subscribe();
+            let mut rx_count = tx.subscribe();
+            let mut recv_hook = rx_hook.recv();
+            let mut recv_count = rx_count.recv();
+            assert!(poll_with(&mut recv_hook, &hook).is_pending());
+            assert!(poll_with(&mut recv_count, &counting).is_pending());
+            let last = task("last");
+            yield_now().await;
+            tx.send(1).unwrap();
+            // The foreign wakers ran in the send; the tasks are queued.
+            assert_eq!(*order.borrow(), ["hook"]);
+            assert_eq!(count.count(), 1, "woken once, not again by the send inside");
+            assert_eq!(first.await.unwrap(), (1, 2));
+            assert_eq!(last.await.unwrap(), (1, 2));
+            assert_eq!(*order.borrow(), ["hook", "first", "last"]);
+            let noop = futures::task::noop_waker();
+            assert!(matches!(
+                poll_with(&mut recv_hook, &noop),
+                Poll::Ready(Ok(1))
+            ));
+            assert!(matches!(
+                poll_with(&mut recv_count, &noop),
+                Poll::Ready(Ok(1))
+            ));
+            drop((recv_hook, recv_count));
+            assert_eq!(rx_hook.try_recv(), Ok(2));
+            assert_eq!(rx_count.try_recv(), Ok(2));
+            assert_eq!(count.count(), 1);
+        });
+    });
+}
+
+/// A task woken in place waits again with the waker its entry kept, round
+/// after round, on two channels in turn.
+#[test]
+fn broadcast_and_watch_receivers_woken_in_place_wait_again() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (tx, mut rx) = broadcast::channel::<u32>(4);
+            let (wtx, mut wrx) = watch::channel(0u32);
+            let reader = eddy::spawn(async move {
+                let mut got = Vec::new();
+                while let Ok(v) = rx.recv().await {
+                    got.push(v);
+                    wrx.changed().await.unwrap();
+                    got.push(*wrx.borrow_and_update());
+                }
+                got
+            });
+            for i in 0..100 {
+                yield_now().await;
+                tx.send(i).unwrap();
+                yield_now().await;
+                wtx.send(i + 1000).unwrap();
+            }
+            drop(tx);
+            let got = reader.await.unwrap();
+            assert_eq!(got.len(), 200);
+            assert!(
+                got.chunks(2)
+                    .enumerate()
+                    .all(|(i, c)| c == [i as u32, i as u32 + 1000])
+            );
+        });
+    });
+}
+
 #[test]
 fn broadcast_receiver_is_a_fused_stream_of_values_and_lags() {
     watchdog(LIMIT, || {

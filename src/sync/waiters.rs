@@ -21,11 +21,21 @@
 //! [`leave`] for a waiting future, [`grant_and_wake`] for the primitive,
 //! and [`Wait`] is a whole waiting future for the simple cases.
 //!
+//! Waking everyone (`grant_all`, [`wake_all_kept`]) takes a shortcut for
+//! the common waiter, a task of the runtime running on this thread: its
+//! wake runs no foreign code (it pushes the task on the run queue, see
+//! `runtime::wake_local`), so it is woken in place, in the same walk down
+//! the line, and keeps its waker in its entry. Only other wakers are taken
+//! out, to be woken once the borrow is released. A single grant
+//! (`grant_front`) hands the waker to the primitive as before: waking it
+//! consumes it, which is as cheap as waking in place and dropping it later.
+//!
 //! A waiter that waits again and again (a channel's receiver) may instead
 //! *keep* its entry: [`park`] links it back at the end of the line, and
-//! [`wake_all_kept`] wakes such waiters by reference and gives each its
-//! waker back. A steady stream of waits then allocates nothing and clones
-//! no waker (a clone and a drop are an atomic each, for eddy's wakers).
+//! [`wake_all_kept`] wakes such waiters and leaves each its waker (or gives
+//! it back, if it had to be taken out). A steady stream of waits then
+//! allocates nothing and clones no waker (a clone and a drop are an atomic
+//! each, for eddy's wakers).
 //!
 //! A waiter may carry a small tag saying what it waits for (`RwLock` tells
 //! readers from writers by it), so a primitive can decide by the front
@@ -38,6 +48,8 @@ use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
+use crate::runtime::wake_local;
+
 const NIL: usize = usize::MAX;
 
 /// What a waiter was granted; `WAITING` while it is still in the list.
@@ -47,6 +59,8 @@ pub(crate) const WAITING: Grant = 0;
 const IDLE: Grant = Grant::MAX;
 
 struct Node {
+    /// Set while the waiter waits. Once granted: taken, to be woken by the
+    /// primitive, unless the waiter was woken in place.
     waker: Option<Waker>,
     grant: Grant,
     /// What the waiter waits for, as its primitive defines it.
@@ -79,6 +93,19 @@ impl Default for WaitList {
             waiting: 0,
             spare: Vec::new(),
             spare_kept: Vec::new(),
+        }
+    }
+}
+
+impl Node {
+    /// Wakes the waiter of a node being granted, in place if its waker is
+    /// a task waker of the runtime running here (the waker stays); else
+    /// takes the waker out, for the caller to wake once no borrow is held.
+    #[inline]
+    fn wake_or_take(&mut self) -> Option<Waker> {
+        match &self.waker {
+            Some(waker) if wake_local(waker) => None,
+            _ => self.waker.take(),
         }
     }
 }
@@ -219,16 +246,15 @@ impl WaitList {
         node.waker.take()
     }
 
-    /// Grants every waiter `grant`, in one walk down the line; their keys
-    /// and wakers go to `out`.
+    /// Grants every waiter `grant` in one walk down the line, waking those
+    /// it can in place; the keys and wakers of the others go to `out`.
     fn grant_all_keyed(&mut self, grant: Grant, out: &mut Vec<(usize, Waker)>) {
         debug_assert_ne!(grant, WAITING);
         let mut key = self.head;
         while key != NIL {
             let node = &mut self.nodes[key];
             node.grant = grant;
-            // A node's waker is always set while it waits.
-            if let Some(waker) = node.waker.take() {
+            if let Some(waker) = node.wake_or_take() {
                 out.push((key, waker));
             }
             key = node.next;
@@ -238,11 +264,20 @@ impl WaitList {
         self.waiting = 0;
     }
 
-    /// Grants every waiter `grant`; their wakers go to `out`.
+    /// Grants every waiter `grant` in one walk down the line, waking those
+    /// it can in place; the wakers of the others go to `out`.
     pub(crate) fn grant_all(&mut self, grant: Grant, out: &mut Vec<Waker>) {
-        while let Some(waker) = self.grant_front(grant) {
-            out.push(waker);
+        debug_assert_ne!(grant, WAITING);
+        let mut key = self.head;
+        while key != NIL {
+            let node = &mut self.nodes[key];
+            node.grant = grant;
+            out.extend(node.wake_or_take());
+            key = node.next;
         }
+        self.head = NIL;
+        self.tail = NIL;
+        self.waiting = 0;
     }
 
     fn unlink(&mut self, key: usize) {
@@ -313,12 +348,12 @@ pub(crate) fn grant_and_wake(
         let mut l = list.borrow_mut();
         let mut wakers = std::mem::take(&mut l.spare);
         choose(&mut l, &mut wakers);
+        if wakers.is_empty() {
+            l.spare = wakers;
+            return;
+        }
         wakers
     };
-    if wakers.is_empty() {
-        list.borrow_mut().spare = wakers;
-        return;
-    }
     for waker in wakers.drain(..) {
         waker.wake();
     }
@@ -374,8 +409,9 @@ pub(crate) fn unpark(list: &RefCell<WaitList>, key: usize) {
 }
 
 /// Grants every waiter linked now, all of them kept entries (see [`park`]),
-/// wakes each by reference with no borrow held, then gives each its waker
-/// back, so that its next wait need not clone one.
+/// and wakes each: in place where it can (the waker stays in the entry),
+/// else by reference with no borrow held, after which the entry gets its
+/// waker back. Either way its next wait need not clone one.
 pub(crate) fn wake_all_kept(list: &RefCell<WaitList>, grant: Grant) {
     let mut woken = {
         let mut l = list.borrow_mut();
@@ -384,6 +420,10 @@ pub(crate) fn wake_all_kept(list: &RefCell<WaitList>, grant: Grant) {
         }
         let mut woken = std::mem::take(&mut l.spare_kept);
         l.grant_all_keyed(grant, &mut woken);
+        if woken.is_empty() {
+            l.spare_kept = woken;
+            return;
+        }
         woken
     };
     for (_, waker) in &woken {
