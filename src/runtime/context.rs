@@ -81,6 +81,43 @@ pub(crate) fn wake_local(waker: &Waker) -> bool {
     false
 }
 
+/// The runtime running on this thread, looked up once to wake many task
+/// wakers in place (as [`wake_local`] does for one), from
+/// [`with_local_waker`].
+pub(crate) struct LocalWaker<'a> {
+    core: Option<&'a Core>,
+}
+
+impl LocalWaker<'_> {
+    /// As [`wake_local`]: wakes `waker` now and returns true if it is a task
+    /// waker of this runtime (waking it only queues the task); else does
+    /// nothing and returns false.
+    #[inline]
+    pub(crate) fn wake(&self, waker: &Waker) -> bool {
+        let Some(core) = self.core else {
+            return false;
+        };
+        match crate::task::as_task(waker) {
+            Some(task) if core.shared_ptr() == task.shared_ptr() => {
+                core.schedule_local(task);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Runs `f` with a [`LocalWaker`] for the runtime running on this thread
+/// (one that wakes nothing in place if there is none).
+pub(crate) fn with_local_waker<R>(f: impl FnOnce(&LocalWaker<'_>) -> R) -> R {
+    let core = current();
+    // SAFETY: non-null means a guard up the stack keeps the core alive for
+    // as long as this call lasts (as in `with_current`).
+    f(&LocalWaker {
+        core: unsafe { core.as_ref() },
+    })
+}
+
 /// Runs `f` with the current runtime, or panics with a message naming `what`.
 #[track_caller]
 pub(crate) fn with_current<R>(what: &str, f: impl FnOnce(&Core) -> R) -> R {

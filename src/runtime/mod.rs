@@ -75,7 +75,7 @@ mod run_queue;
 mod shared;
 mod thread_per_core;
 
-pub(crate) use self::context::{schedule, wake_local, with_current};
+pub(crate) use self::context::{LocalWaker, schedule, wake_local, with_current, with_local_waker};
 pub(crate) use self::core::Core;
 pub use self::dump::{TaskInfo, TaskState};
 pub use self::handle::Handle;

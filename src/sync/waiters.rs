@@ -1,6 +1,7 @@
 //! The FIFO list of waiting futures that every primitive here shares.
 //!
-//! A doubly linked list threaded through a slab: a future that must wait
+//! A doubly linked list threaded through a vector of entries (a slab: a
+//! free list links the vacant ones): a future that must wait
 //! enqueues itself (O(1), no allocation once the slab is warm) and keeps its
 //! key. To wake the first waiter, the primitive *grants* it: unlinks it,
 //! marks it with what it was given (a permit, a slot, a notification) and
@@ -43,12 +44,11 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::ops::{Index, IndexMut};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use slab::Slab;
-
-use crate::runtime::wake_local;
+use crate::runtime::{LocalWaker, with_local_waker};
 
 const NIL: usize = usize::MAX;
 
@@ -57,6 +57,8 @@ pub(crate) type Grant = u8;
 pub(crate) const WAITING: Grant = 0;
 /// A kept entry out of the line between two waits.
 const IDLE: Grant = Grant::MAX;
+/// A vacant entry, in the free list.
+const FREE: Grant = Grant::MAX - 1;
 
 struct Node {
     /// Set while the waiter waits. Once granted: taken, to be woken by the
@@ -72,7 +74,7 @@ struct Node {
 }
 
 pub(crate) struct WaitList {
-    nodes: Slab<Node>,
+    nodes: Nodes,
     head: usize,
     tail: usize,
     /// Waiters still linked (not granted).
@@ -87,7 +89,11 @@ pub(crate) struct WaitList {
 impl Default for WaitList {
     fn default() -> WaitList {
         WaitList {
-            nodes: Slab::new(),
+            nodes: Nodes {
+                v: Vec::new(),
+                free: NIL,
+                len: 0,
+            },
             head: NIL,
             tail: NIL,
             waiting: 0,
@@ -102,11 +108,85 @@ impl Node {
     /// a task waker of the runtime running here (the waker stays); else
     /// takes the waker out, for the caller to wake once no borrow is held.
     #[inline]
-    fn wake_or_take(&mut self) -> Option<Waker> {
+    fn wake_or_take(&mut self, local: &LocalWaker<'_>) -> Option<Waker> {
         match &self.waker {
-            Some(waker) if wake_local(waker) => None,
+            Some(waker) if local.wake(waker) => None,
             _ => self.waker.take(),
         }
+    }
+}
+
+/// The entries: what the `slab` crate does, with one check less on each
+/// access (a vacant entry is told by its grant, `FREE`, not by an enum
+/// around every entry), on the hottest path of every primitive.
+struct Nodes {
+    v: Vec<Node>,
+    /// The first vacant entry (`NIL` if none); each links the next by `next`.
+    free: usize,
+    len: usize,
+}
+
+impl Nodes {
+    fn insert(&mut self, node: Node) -> usize {
+        debug_assert_ne!(node.grant, FREE);
+        self.len += 1;
+        match self.free {
+            NIL => {
+                self.v.push(node);
+                self.v.len() - 1
+            }
+            key => {
+                self.free = self.v[key].next;
+                self.v[key] = node;
+                key
+            }
+        }
+    }
+
+    /// Frees an entry; returns its grant and its waker.
+    fn remove(&mut self, key: usize) -> (Grant, Option<Waker>) {
+        let node = &mut self.v[key];
+        debug_assert_ne!(node.grant, FREE);
+        let grant = std::mem::replace(&mut node.grant, FREE);
+        node.next = self.free;
+        self.free = key;
+        self.len -= 1;
+        (grant, node.waker.take())
+    }
+
+    /// The entry under `key`, if there is one (`NIL` or a vacant key: none).
+    fn get_mut(&mut self, key: usize) -> Option<&mut Node> {
+        self.v.get_mut(key).filter(|node| node.grant != FREE)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Index<usize> for Nodes {
+    type Output = Node;
+
+    #[inline]
+    fn index(&self, key: usize) -> &Node {
+        let node = &self.v[key];
+        debug_assert_ne!(node.grant, FREE);
+        node
+    }
+}
+
+impl IndexMut<usize> for Nodes {
+    #[inline]
+    fn index_mut(&mut self, key: usize) -> &mut Node {
+        let node = &mut self.v[key];
+        debug_assert_ne!(node.grant, FREE);
+        node
     }
 }
 
@@ -191,8 +271,7 @@ impl WaitList {
         if self.nodes[key].grant == WAITING {
             self.unlink(key);
         }
-        let node = self.nodes.remove(key);
-        (node.grant, node.waker)
+        self.nodes.remove(key)
     }
 
     /// Grants the first waiter `grant` and returns its waker, to be woken
@@ -250,15 +329,17 @@ impl WaitList {
     /// it can in place; the keys and wakers of the others go to `out`.
     fn grant_all_keyed(&mut self, grant: Grant, out: &mut Vec<(usize, Waker)>) {
         debug_assert_ne!(grant, WAITING);
-        let mut key = self.head;
-        while key != NIL {
-            let node = &mut self.nodes[key];
-            node.grant = grant;
-            if let Some(waker) = node.wake_or_take() {
-                out.push((key, waker));
+        with_local_waker(|local| {
+            let mut key = self.head;
+            while key != NIL {
+                let node = &mut self.nodes[key];
+                node.grant = grant;
+                if let Some(waker) = node.wake_or_take(local) {
+                    out.push((key, waker));
+                }
+                key = node.next;
             }
-            key = node.next;
-        }
+        });
         self.head = NIL;
         self.tail = NIL;
         self.waiting = 0;
@@ -268,13 +349,15 @@ impl WaitList {
     /// it can in place; the wakers of the others go to `out`.
     pub(crate) fn grant_all(&mut self, grant: Grant, out: &mut Vec<Waker>) {
         debug_assert_ne!(grant, WAITING);
-        let mut key = self.head;
-        while key != NIL {
-            let node = &mut self.nodes[key];
-            node.grant = grant;
-            out.extend(node.wake_or_take());
-            key = node.next;
-        }
+        with_local_waker(|local| {
+            let mut key = self.head;
+            while key != NIL {
+                let node = &mut self.nodes[key];
+                node.grant = grant;
+                out.extend(node.wake_or_take(local));
+                key = node.next;
+            }
+        });
         self.head = NIL;
         self.tail = NIL;
         self.waiting = 0;
@@ -568,6 +651,29 @@ mod tests {
         assert_eq!(Arc::strong_count(&count), 2, "leaving drops the kept waker");
         leave(&list, b.unwrap());
         assert!(list.borrow().nodes.is_empty());
+    }
+
+    #[test]
+    fn vacant_entries_are_reused_last_freed_first() {
+        let mut list = WaitList::default();
+        let keys: Vec<usize> = (0..4).map(|_| list.push(noop())).collect();
+        assert_eq!(keys, [0, 1, 2, 3]);
+        list.remove(1);
+        list.remove(3);
+        assert!(list.nodes.get_mut(1).is_none() && list.nodes.get_mut(3).is_none());
+        assert!(list.nodes.get_mut(NIL).is_none() && list.nodes.get_mut(4).is_none());
+        assert_eq!(list.nodes.len(), 2);
+        assert_eq!(list.push(noop()), 3);
+        assert_eq!(list.push(noop()), 1);
+        assert_eq!(list.push(noop()), 4);
+        // The line is still in arrival order, over reused keys.
+        for grant in 1..=5 {
+            assert!(list.grant_front(grant).is_some());
+        }
+        for (k, grant) in [0, 2, 3, 1, 4].into_iter().zip(1..) {
+            assert_eq!(list.remove(k).0, grant);
+        }
+        assert!(list.nodes.is_empty());
     }
 
     #[test]
