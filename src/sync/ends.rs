@@ -73,6 +73,7 @@ impl Ends {
     }
 
     /// Waits (see `waiters::park`) as a receiver whose entry is `key`.
+    #[inline]
     pub(crate) fn park_receiver(&self, key: &mut Option<usize>, waker: &Waker) {
         waiters::park(&self.rx_waiters, key, waker);
     }

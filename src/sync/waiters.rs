@@ -460,23 +460,34 @@ pub(crate) fn wake_all(list: &RefCell<WaitList>, grant: Grant) {
 /// it holds wakes the same task. The caller checks for a grant itself (it
 /// looks at its own state: a value, a version) and calls [`unpark`] when it
 /// stops waiting, and [`leave`] when it goes for good.
+#[inline]
 pub(crate) fn park(list: &RefCell<WaitList>, key: &mut Option<usize>, waker: &Waker) {
-    let Some(k) = *key else {
-        let waker = waker.clone();
-        *key = Some(list.borrow_mut().push(waker));
-        return;
-    };
-    let mut l = list.borrow_mut();
-    if l.nodes[k].grant != WAITING {
-        l.link(k);
+    // The common case, kept small enough to inline into a receiver's poll:
+    // an entry that holds this task's waker already.
+    if let Some(k) = *key {
+        let mut l = list.borrow_mut();
+        if l.nodes[k].grant != WAITING {
+            l.link(k);
+        }
+        if l.will_wake(k, waker) {
+            return;
+        }
     }
-    if l.will_wake(k, waker) {
-        return;
-    }
-    drop(l);
+    park_anew(list, key, waker);
+}
+
+/// The rest of [`park`]: a first wait, or a new waker for the entry (which
+/// is linked already).
+#[inline(never)]
+fn park_anew(list: &RefCell<WaitList>, key: &mut Option<usize>, waker: &Waker) {
     let waker = waker.clone();
-    let old = list.borrow_mut().set_waker(k, waker);
-    drop(old);
+    match *key {
+        None => *key = Some(list.borrow_mut().push(waker)),
+        Some(k) => {
+            let old = list.borrow_mut().set_waker(k, waker);
+            drop(old);
+        }
+    }
 }
 
 /// Takes a kept entry out of the line if it is in it; it stays, with its
