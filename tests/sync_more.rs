@@ -1227,6 +1227,61 @@ fn rwlock_user_code_that_uses_the_same_lock() {
     });
 }
 
+/// The lock goes to a batch of readers one at a time, each woken before
+/// the next is looked at: a waker that uses the lock meanwhile (the reader
+/// behind it leaves the line) finds it consistent, and the batch goes on.
+#[test]
+fn rwlock_hand_over_goes_on_past_a_waker_that_uses_the_lock() {
+    watchdog(LIMIT, || {
+        let lock: &'static RwLock<u32> = Box::leak(Box::new(RwLock::new(0)));
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let second = Rc::new(RefCell::new(Some(lock.read())));
+        let (log2, second2) = (log.clone(), second.clone());
+        let hook = hook_waker(
+            move || {
+                log2.borrow_mut()
+                    .push((lock.try_read().is_ok(), lock.try_write().is_ok()));
+                drop(second2.borrow_mut().take());
+            },
+            || {},
+        );
+        let w = lock.try_write().unwrap();
+        let mut r1 = lock.read();
+        assert!(poll_with(&mut r1, &hook).is_pending());
+        let (c2, waker2) = counting_waker();
+        assert!(poll_with(second.borrow_mut().as_mut().unwrap(), &waker2).is_pending());
+        let (c3, waker3) = counting_waker();
+        let mut r3 = lock.read();
+        assert!(poll_with(&mut r3, &waker3).is_pending());
+        let (c4, waker4) = counting_waker();
+        let mut w4 = lock.write();
+        assert!(poll_with(&mut w4, &waker4).is_pending());
+        drop(w);
+        // r1 was woken holding the lock, with others still in line; the
+        // reader it dropped left, and the one behind joined the batch.
+        assert_eq!(*log.borrow(), [(false, false)]);
+        assert!(second.borrow().is_none());
+        assert_eq!((c2.count(), c3.count(), c4.count()), (0, 1, 0));
+        let noop = futures::task::noop_waker();
+        let (Poll::Ready(g1), Poll::Ready(g3)) =
+            (poll_with(&mut r1, &noop), poll_with(&mut r3, &noop))
+        else {
+            panic!("both readers should hold the lock");
+        };
+        assert!(poll_with(&mut w4, &waker4).is_pending());
+        drop(g1);
+        assert_eq!(c4.count(), 0);
+        drop(g3);
+        assert_eq!(c4.count(), 1, "the writer goes once the last reader leaves");
+        let Poll::Ready(mut g4) = poll_with(&mut w4, &noop) else {
+            panic!("the writer should hold the lock");
+        };
+        *g4 += 1;
+        drop((g4, r1, r3, w4));
+        assert_eq!(*lock.try_read().unwrap(), 1);
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Barrier
 // ---------------------------------------------------------------------------

@@ -10,8 +10,14 @@
 //!
 //! The value sits in a `RefCell`; a guard holds a `Ref` or a `RefMut`,
 //! which the lock's own rules keep from ever conflicting. Handing over the
-//! lock (granting the waiters) and waking them are separate steps, so a
-//! waker that re-enters the lock finds it consistent.
+//! lock grants one waiter, then wakes it with no borrow held, then looks at
+//! the next: a waker that re-enters the lock finds it consistent (the
+//! waiter it was granted for holds the lock; the others still wait).
+//!
+//! A wait costs one entry in the list and one waker clone; the entry goes
+//! when the future sees its grant. The paths are kept flat (one call per
+//! poll, the list's steps inlined into it), since with tasks that contend,
+//! every `read()` or `write()` waits.
 
 use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::fmt;
@@ -22,7 +28,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::waiters::{self, Grant, WAITING, Wait, WaitList};
+use super::waiters::{self, Grant, WAITING, WaitList};
 
 /// Waiter tags.
 const READ: u8 = 1;
@@ -52,38 +58,58 @@ impl State {
         true
     }
 
+    #[inline]
     fn release(&self, kind: u8) {
-        match kind {
-            READ => {
-                let left = self.readers.get() - 1;
-                self.readers.set(left);
-                if left == 0 {
-                    self.hand_over();
-                }
+        if kind == READ {
+            let left = self.readers.get() - 1;
+            self.readers.set(left);
+            if left != 0 {
+                return;
             }
-            _ => {
-                self.writer.set(false);
-                self.hand_over();
-            }
+        } else {
+            self.writer.set(false);
+        }
+        if !self.waiters.borrow().is_empty() {
+            self.hand_over();
         }
     }
 
     /// Gives the lock to the waiters at the front that can have it now: a
-    /// writer alone, or a run of readers.
+    /// writer alone, or a run of readers. Each is granted, then woken with
+    /// no borrow held; the next is looked at afresh, so a waker that uses
+    /// the lock meanwhile finds it consistent, and is accounted for.
+    #[inline(never)]
     fn hand_over(&self) {
-        if self.waiters.borrow().is_empty() {
-            return;
-        }
-        waiters::grant_and_wake(&self.waiters, |list, out| {
-            while !self.writer.get() {
+        loop {
+            let waker = {
+                let mut list = self.waiters.borrow_mut();
                 match list.front_tag() {
-                    Some(READ) => self.readers.set(self.readers.get() + 1),
-                    Some(_) if self.readers.get() == 0 => self.writer.set(true),
-                    _ => break,
+                    Some(READ) if !self.writer.get() => self.readers.set(self.readers.get() + 1),
+                    Some(WRITE) if !self.writer.get() && self.readers.get() == 0 => {
+                        self.writer.set(true)
+                    }
+                    _ => return,
                 }
-                out.extend(list.grant_front(GRANTED));
+                list.grant_front(GRANTED)
+            };
+            if let Some(waker) = waker {
+                waker.wake();
             }
-        });
+        }
+    }
+
+    /// A waiting `read()` or `write()` future is dropped: it leaves the
+    /// queue, giving back the lock if it had been handed it.
+    #[cold]
+    #[inline(never)]
+    fn cancel(&self, key: usize, kind: u8) {
+        match waiters::leave(&self.waiters, key) {
+            // The waiters behind may be able to go now (a writer leaving
+            // from the front lets the readers after it in).
+            WAITING => self.hand_over(),
+            // Handed the lock but gone before taking it: give it back.
+            _ => self.release(kind),
+        }
     }
 }
 
@@ -251,9 +277,8 @@ impl<T: fmt::Debug> fmt::Debug for RwLock<T> {
 struct Acquire<'a> {
     state: &'a State,
     kind: u8,
-    wait: Wait<'a>,
-    /// Polled before: the fast path was tried.
-    started: bool,
+    /// Our entry in the queue, while we wait.
+    key: Option<usize>,
 }
 
 impl<'a> Acquire<'a> {
@@ -261,32 +286,33 @@ impl<'a> Acquire<'a> {
         Acquire {
             state,
             kind,
-            wait: Wait::new(&state.waiters, kind),
-            started: false,
+            key: None,
         }
     }
 
     /// Ready once the lock is held as `kind`.
+    #[inline(never)]
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.started {
-            self.started = true;
+        let Some(key) = self.key else {
             if self.state.try_take(self.kind) {
                 return Poll::Ready(());
             }
+            self.key = Some(waiters::enqueue(&self.state.waiters, cx, self.kind));
+            return Poll::Pending;
+        };
+        if waiters::poll_entry(&self.state.waiters, key, cx.waker()) == WAITING {
+            return Poll::Pending;
         }
-        Pin::new(&mut self.wait).poll(cx).map(drop)
+        self.key = None;
+        Poll::Ready(())
     }
 }
 
 impl Drop for Acquire<'_> {
+    #[inline]
     fn drop(&mut self) {
-        match self.wait.cancel() {
-            // Handed the lock but gone before taking it: give it back.
-            Some(GRANTED) => self.state.release(self.kind),
-            // Left the queue; the waiters behind may be able to go now (a
-            // writer leaving from the front lets the readers after it in).
-            Some(WAITING) => self.state.hand_over(),
-            _ => {}
+        if let Some(key) = self.key {
+            self.state.cancel(key, self.kind);
         }
     }
 }

@@ -127,6 +127,7 @@ struct Nodes {
 }
 
 impl Nodes {
+    #[inline]
     fn insert(&mut self, node: Node) -> usize {
         debug_assert_ne!(node.grant, FREE);
         self.len += 1;
@@ -144,6 +145,7 @@ impl Nodes {
     }
 
     /// Frees an entry; returns its grant and its waker.
+    #[inline]
     fn remove(&mut self, key: usize) -> (Grant, Option<Waker>) {
         let node = &mut self.v[key];
         debug_assert_ne!(node.grant, FREE);
@@ -211,6 +213,7 @@ impl WaitList {
         self.push_with(waker, 1, tag)
     }
 
+    #[inline]
     fn push_with(&mut self, waker: Waker, need: usize, tag: u8) -> usize {
         let key = self.nodes.insert(Node {
             waker: Some(waker),
@@ -225,6 +228,7 @@ impl WaitList {
     }
 
     /// Links an entry that is out of the line (granted or idle) at the back.
+    #[inline]
     fn link(&mut self, key: usize) {
         let node = &mut self.nodes[key];
         debug_assert_ne!(node.grant, WAITING);
@@ -240,6 +244,7 @@ impl WaitList {
     }
 
     /// The tag of the first waiter still linked, if any.
+    #[inline]
     pub(crate) fn front_tag(&self) -> Option<u8> {
         match self.head {
             NIL => None,
@@ -248,11 +253,13 @@ impl WaitList {
     }
 
     /// What the waiter was granted (`WAITING` if nothing yet).
+    #[inline]
     pub(crate) fn grant(&self, key: usize) -> Grant {
         self.nodes[key].grant
     }
 
     /// True if the stored waker would wake the same task as `waker`.
+    #[inline]
     pub(crate) fn will_wake(&self, key: usize, waker: &Waker) -> bool {
         self.nodes[key]
             .waker
@@ -267,6 +274,7 @@ impl WaitList {
     }
 
     /// Removes an entry (waiting or granted) and returns its grant and waker.
+    #[inline]
     pub(crate) fn remove(&mut self, key: usize) -> (Grant, Option<Waker>) {
         if self.nodes[key].grant == WAITING {
             self.unlink(key);
@@ -276,6 +284,7 @@ impl WaitList {
 
     /// Grants the first waiter `grant` and returns its waker, to be woken
     /// by the caller once no borrow is held. `None` if nobody waits.
+    #[inline]
     pub(crate) fn grant_front(&mut self, grant: Grant) -> Option<Waker> {
         self.grant_at(self.head, grant)
     }
@@ -313,6 +322,7 @@ impl WaitList {
         self.grant_at(self.tail, grant)
     }
 
+    #[inline]
     fn grant_at(&mut self, key: usize, grant: Grant) -> Option<Waker> {
         debug_assert_ne!(grant, WAITING);
         if key == NIL {
@@ -363,6 +373,7 @@ impl WaitList {
         self.waiting = 0;
     }
 
+    #[inline]
     fn unlink(&mut self, key: usize) {
         let (prev, next) = (self.nodes[key].prev, self.nodes[key].next);
         match prev {
@@ -381,6 +392,7 @@ impl WaitList {
 /// granted, removes it and returns the grant; otherwise makes sure the entry
 /// holds the waker of this poll and returns `WAITING`. The waker is cloned
 /// and the old one dropped with no borrow held.
+#[inline]
 pub(crate) fn poll_entry(list: &RefCell<WaitList>, key: usize, waker: &Waker) -> Grant {
     let mut l = list.borrow_mut();
     let grant = l.grant(key);
@@ -403,6 +415,7 @@ pub(crate) fn poll_entry(list: &RefCell<WaitList>, key: usize, waker: &Waker) ->
 }
 
 /// Enqueues a waiter for `cx`'s task, carrying `tag`; returns its key.
+#[inline]
 pub(crate) fn enqueue(list: &RefCell<WaitList>, cx: &Context<'_>, tag: u8) -> usize {
     // Cloned before the borrow: a waker's clone is its owner's code.
     let waker = cx.waker().clone();
