@@ -35,6 +35,9 @@ const READ: u8 = 1;
 const WRITE: u8 = 2;
 /// The waiter was given the lock (as a reader or writer, by its tag).
 const GRANTED: Grant = 1;
+/// The key of a `read()` or `write()` future not in the queue: a plain
+/// `usize` keeps the futures two words.
+const NOT_QUEUED: usize = usize::MAX;
 
 struct State {
     readers: Cell<usize>,
@@ -95,6 +98,36 @@ impl State {
             if let Some(waker) = waker {
                 waker.wake();
             }
+        }
+    }
+
+    /// Polls a `read()` or `write()` future, whose entry in the queue is
+    /// `*key` (`NOT_QUEUED` before it waits, and once it holds the lock):
+    /// ready once the lock is held as `kind`. The first poll takes the lock
+    /// if it can, else joins the queue; later ones look at the entry. One
+    /// function, the wait list's steps inlined into it: with tasks that
+    /// contend, every acquisition goes through here.
+    #[inline(never)]
+    fn poll_acquire(&self, kind: u8, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
+        if *key == NOT_QUEUED {
+            if self.try_take(kind) {
+                return Poll::Ready(());
+            }
+            *key = waiters::enqueue(&self.waiters, cx, kind);
+            return Poll::Pending;
+        }
+        if waiters::poll_entry(&self.waiters, *key, cx.waker()) == WAITING {
+            return Poll::Pending;
+        }
+        *key = NOT_QUEUED;
+        Poll::Ready(())
+    }
+
+    /// A `read()` or `write()` future is dropped.
+    #[inline]
+    fn drop_acquire(&self, kind: u8, key: usize) {
+        if key != NOT_QUEUED {
+            self.cancel(key, kind);
         }
     }
 
@@ -164,8 +197,8 @@ impl<T> RwLock<T> {
     /// ahead of this call.
     pub fn read(&self) -> ReadLock<'_, T> {
         ReadLock {
-            acquire: Acquire::new(&self.state, READ),
             lock: self,
+            key: NOT_QUEUED,
         }
     }
 
@@ -183,8 +216,8 @@ impl<T> RwLock<T> {
     /// ```
     pub fn write(&self) -> WriteLock<'_, T> {
         WriteLock {
-            acquire: Acquire::new(&self.state, WRITE),
             lock: self,
+            key: NOT_QUEUED,
         }
     }
 
@@ -228,20 +261,14 @@ impl<T> RwLock<T> {
     fn read_guard(&self) -> RwLockReadGuard<'_, T> {
         RwLockReadGuard {
             value: self.value.borrow(),
-            _held: Held {
-                state: &self.state,
-                kind: READ,
-            },
+            _held: Held(&self.state),
         }
     }
 
     fn write_guard(&self) -> RwLockWriteGuard<'_, T> {
         RwLockWriteGuard {
             value: self.value.borrow_mut(),
-            _held: Held {
-                state: &self.state,
-                kind: WRITE,
-            },
+            _held: Held(&self.state),
         }
     }
 
@@ -273,50 +300,6 @@ impl<T: fmt::Debug> fmt::Debug for RwLock<T> {
     }
 }
 
-/// Waits in the queue for the lock as a reader or writer.
-struct Acquire<'a> {
-    state: &'a State,
-    kind: u8,
-    /// Our entry in the queue, while we wait.
-    key: Option<usize>,
-}
-
-impl<'a> Acquire<'a> {
-    fn new(state: &'a State, kind: u8) -> Acquire<'a> {
-        Acquire {
-            state,
-            kind,
-            key: None,
-        }
-    }
-
-    /// Ready once the lock is held as `kind`.
-    #[inline(never)]
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(key) = self.key else {
-            if self.state.try_take(self.kind) {
-                return Poll::Ready(());
-            }
-            self.key = Some(waiters::enqueue(&self.state.waiters, cx, self.kind));
-            return Poll::Pending;
-        };
-        if waiters::poll_entry(&self.state.waiters, key, cx.waker()) == WAITING {
-            return Poll::Pending;
-        }
-        self.key = None;
-        Poll::Ready(())
-    }
-}
-
-impl Drop for Acquire<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(key) = self.key {
-            self.state.cancel(key, self.kind);
-        }
-    }
-}
-
 /// The future of [`RwLock::read`]. Dropped while waiting, it leaves the
 /// queue; dropped after it was handed the lock, it gives it back.
 ///
@@ -336,15 +319,25 @@ impl Drop for Acquire<'_> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct ReadLock<'a, T> {
     lock: &'a RwLock<T>,
-    acquire: Acquire<'a>,
+    /// Our entry in the queue, while we wait.
+    key: usize,
 }
 
 impl<'a, T> Future for ReadLock<'a, T> {
     type Output = RwLockReadGuard<'a, T>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let lock = self.lock;
-        self.acquire.poll(cx).map(|()| lock.read_guard())
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let lock = this.lock;
+        lock.state
+            .poll_acquire(READ, &mut this.key, cx)
+            .map(|()| lock.read_guard())
+    }
+}
+
+impl<T> Drop for ReadLock<'_, T> {
+    fn drop(&mut self) {
+        self.lock.state.drop_acquire(READ, self.key);
     }
 }
 
@@ -374,15 +367,25 @@ impl<T> fmt::Debug for ReadLock<'_, T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct WriteLock<'a, T> {
     lock: &'a RwLock<T>,
-    acquire: Acquire<'a>,
+    /// Our entry in the queue, while we wait.
+    key: usize,
 }
 
 impl<'a, T> Future for WriteLock<'a, T> {
     type Output = RwLockWriteGuard<'a, T>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let lock = self.lock;
-        self.acquire.poll(cx).map(|()| lock.write_guard())
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let lock = this.lock;
+        lock.state
+            .poll_acquire(WRITE, &mut this.key, cx)
+            .map(|()| lock.write_guard())
+    }
+}
+
+impl<T> Drop for WriteLock<'_, T> {
+    fn drop(&mut self) {
+        self.lock.state.drop_acquire(WRITE, self.key);
     }
 }
 
@@ -392,15 +395,12 @@ impl<T> fmt::Debug for WriteLock<'_, T> {
     }
 }
 
-/// The lock, held as a reader or a writer; released when dropped.
-struct Held<'a> {
-    state: &'a State,
-    kind: u8,
-}
+/// The lock, held as a reader or a writer (`KIND`); released when dropped.
+struct Held<'a, const KIND: u8>(&'a State);
 
-impl Drop for Held<'_> {
+impl<const KIND: u8> Drop for Held<'_, KIND> {
     fn drop(&mut self) {
-        self.state.release(self.kind);
+        self.0.release(KIND);
     }
 }
 
@@ -418,7 +418,7 @@ impl Drop for Held<'_> {
 pub struct RwLockReadGuard<'a, T> {
     // Dropped first: the value is free before the lock is handed over.
     value: Ref<'a, T>,
-    _held: Held<'a>,
+    _held: Held<'a, READ>,
 }
 
 impl<T> Deref for RwLockReadGuard<'_, T> {
@@ -447,7 +447,7 @@ impl<T: fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
 pub struct RwLockWriteGuard<'a, T> {
     // Dropped first: the value is free before the lock is handed over.
     value: RefMut<'a, T>,
-    _held: Held<'a>,
+    _held: Held<'a, WRITE>,
 }
 
 impl<T> Deref for RwLockWriteGuard<'_, T> {

@@ -137,8 +137,13 @@ impl Nodes {
                 self.v.len() - 1
             }
             key => {
-                self.free = self.v[key].next;
-                self.v[key] = node;
+                let slot = &mut self.v[key];
+                self.free = slot.next;
+                // A vacant entry holds no waker: there is nothing to drop
+                // (forgetting it spares the check).
+                let vacant = std::mem::replace(slot, node);
+                debug_assert!(vacant.waker.is_none());
+                std::mem::forget(vacant);
                 key
             }
         }
@@ -213,17 +218,23 @@ impl WaitList {
         self.push_with(waker, 1, tag)
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_with(&mut self, waker: Waker, need: usize, tag: u8) -> usize {
+        let tail = self.tail;
         let key = self.nodes.insert(Node {
             waker: Some(waker),
-            grant: IDLE,
+            grant: WAITING,
             tag,
             need,
-            prev: NIL,
+            prev: tail,
             next: NIL,
         });
-        self.link(key);
+        match tail {
+            NIL => self.head = key,
+            tail => self.nodes[tail].next = key,
+        }
+        self.tail = key;
+        self.waiting += 1;
         key
     }
 
@@ -392,7 +403,7 @@ impl WaitList {
 /// granted, removes it and returns the grant; otherwise makes sure the entry
 /// holds the waker of this poll and returns `WAITING`. The waker is cloned
 /// and the old one dropped with no borrow held.
-#[inline]
+#[inline(always)]
 pub(crate) fn poll_entry(list: &RefCell<WaitList>, key: usize, waker: &Waker) -> Grant {
     let mut l = list.borrow_mut();
     let grant = l.grant(key);
