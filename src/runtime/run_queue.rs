@@ -21,19 +21,25 @@ pub(crate) type Entry = Option<TaskRef>;
 const MIN_CAPACITY: usize = 256;
 
 pub(crate) struct RunQueue {
-    /// Capacity is a power of two; slots outside `head..head+len` (mod
+    /// Capacity is a power of two; slots outside `head..tail` (mod
     /// capacity) hold stale values, never read.
     buf: UnsafeCell<Box<[Entry]>>,
+    /// The capacity minus one.
+    mask: Cell<usize>,
+    /// Positions count up (wrapping) and are masked into the buffer: the
+    /// entries are those from `head` to `tail`. A push and a pop are then
+    /// a mask, a store or a load, and an increment.
     head: Cell<usize>,
-    len: Cell<usize>,
+    tail: Cell<usize>,
 }
 
 impl RunQueue {
     pub(crate) fn new() -> RunQueue {
         RunQueue {
             buf: UnsafeCell::new(vec![None; MIN_CAPACITY].into_boxed_slice()),
+            mask: Cell::new(MIN_CAPACITY - 1),
             head: Cell::new(0),
-            len: Cell::new(0),
+            tail: Cell::new(0),
         }
     }
 
@@ -47,68 +53,72 @@ impl RunQueue {
 
     #[inline]
     pub(crate) fn push(&self, entry: Entry) {
-        let (head, len) = (self.head.get(), self.len.get());
-        self.with(|buf| {
-            if len == buf.len() {
-                grow(buf, head, len);
-                self.head.set(0);
-            }
-            let mask = buf.len() - 1;
-            buf[(self.head.get() + len) & mask] = entry;
-        });
-        self.len.set(len + 1);
+        let tail = self.tail.get();
+        if tail.wrapping_sub(self.head.get()) > self.mask.get() {
+            self.grow();
+        }
+        let tail = self.tail.get();
+        let mask = self.mask.get();
+        self.with(|buf| buf[tail & mask] = entry);
+        self.tail.set(tail.wrapping_add(1));
     }
 
     #[inline]
     pub(crate) fn pop(&self) -> Option<Entry> {
-        let len = self.len.get();
-        if len == 0 {
+        let head = self.head.get();
+        if head == self.tail.get() {
             return None;
         }
-        let head = self.head.get();
-        let entry = self.with(|buf| buf[head & (buf.len() - 1)]);
-        self.head.set((head + 1) & self.with(|buf| buf.len() - 1));
-        self.len.set(len - 1);
+        let mask = self.mask.get();
+        let entry = self.with(|buf| buf[head & mask]);
+        self.head.set(head.wrapping_add(1));
         Some(entry)
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len.get()
+        self.tail.get().wrapping_sub(self.head.get())
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.len.get() == 0
+        self.head.get() == self.tail.get()
+    }
+
+    /// Doubles the buffer (it is full).
+    #[cold]
+    #[inline(never)]
+    fn grow(&self) {
+        let len = self.len();
+        let cap = (self.mask.get() + 1) * 2;
+        self.with(|buf| *buf = copy_out(buf, self.head.get(), len, cap));
+        self.reset(len, cap);
+    }
+
+    /// After a copy to the start of a new buffer of `cap` slots.
+    fn reset(&self, len: usize, cap: usize) {
+        self.mask.set(cap - 1);
+        self.head.set(0);
+        self.tail.set(len);
     }
 
     /// Gives memory back after a burst (100_000 tasks spawned at once leave
     /// 1 MiB of queue behind otherwise). Cheap when there is nothing to do.
     pub(crate) fn shrink(&self) {
-        let (head, len) = (self.head.get(), self.len.get());
-        let shrunk = self.with(|buf| {
-            let shrink = buf.len() > 4096 && len < buf.len() / 8;
-            if shrink {
-                let cap = (len.max(MIN_CAPACITY) * 2).next_power_of_two();
-                *buf = copy_out(buf, head, len, cap);
-            }
-            shrink
-        });
-        if shrunk {
-            self.head.set(0);
+        let (head, len, cap) = (self.head.get(), self.len(), self.mask.get() + 1);
+        if cap > 4096 && len < cap / 8 {
+            let new_cap = (len.max(MIN_CAPACITY) * 2).next_power_of_two();
+            self.with(|buf| *buf = copy_out(buf, head, len, new_cap));
+            self.reset(len, new_cap);
         }
     }
 }
 
-/// Doubles the buffer, moving the entries to its start.
-fn grow(buf: &mut Box<[Entry]>, head: usize, len: usize) {
-    *buf = copy_out(buf, head, len, buf.len() * 2);
-}
-
-/// A new buffer of `cap` slots with the `len` entries from `head` at its start.
+/// A new buffer of `cap` slots with the `len` entries from position `head`
+/// at its start.
 fn copy_out(buf: &[Entry], head: usize, len: usize, cap: usize) -> Box<[Entry]> {
     let mask = buf.len() - 1;
     let mut new = vec![None; cap].into_boxed_slice();
     for (i, slot) in new.iter_mut().take(len).enumerate() {
-        *slot = buf[(head + i) & mask];
+        *slot = buf[head.wrapping_add(i) & mask];
     }
     new
 }
@@ -120,6 +130,12 @@ mod tests {
     /// A FIFO through growth, wrap-around and shrinking, against a VecDeque.
     #[test]
     fn fifo_through_growth_and_shrink() {
+        fifo_from(0);
+        // Positions that wrap around usize::MAX on the way.
+        fifo_from(usize::MAX - 100);
+    }
+
+    fn fifo_from(start: usize) {
         // Fake task pointers, only compared, never dereferenced; `None`
         // (the main future's entry) mixed in.
         let entry = |i: usize| {
@@ -127,6 +143,8 @@ mod tests {
             (i % 7 != 0).then(|| unsafe { TaskRef::from_ptr((8 * i) as *const ()) })
         };
         let q = RunQueue::new();
+        q.head.set(start);
+        q.tail.set(start);
         let mut model = std::collections::VecDeque::new();
         let mut next = 1usize;
         for (pushes, pops) in [
