@@ -417,6 +417,64 @@ fn join_error_traits() {
     });
 }
 
+/// The loop catches panics once around a run of polls, not per poll: the
+/// tasks queued after a panicking one in the same run still run, in order;
+/// each panicking task ends with its own payload; one that panics on a
+/// later poll too; and a panic of the `block_on` future right after a
+/// task's is the one that comes out of `block_on`, with the runtime usable.
+#[test]
+fn panics_in_one_run_of_polls_each_end_their_own_task() {
+    watchdog(LIMIT, || {
+        let rt = Runtime::new().unwrap();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let l = log.clone();
+        rt.block_on(async move {
+            let handles: Vec<_> = (0..6usize)
+                .map(|i| {
+                    let log = l.clone();
+                    eddy::spawn(async move {
+                        log.borrow_mut().push(i);
+                        if i % 2 == 0 {
+                            std::panic::panic_any(i);
+                        }
+                        yield_now().await;
+                        log.borrow_mut().push(10 + i);
+                        if i == 5 {
+                            std::panic::panic_any(i);
+                        }
+                        i
+                    })
+                })
+                .collect();
+            for (i, h) in handles.into_iter().enumerate() {
+                match h.await {
+                    Ok(v) => assert!(v == i && i % 2 == 1 && i != 5),
+                    Err(e) => {
+                        assert!(i % 2 == 0 || i == 5, "{i}: {e:?}");
+                        assert_eq!(*e.into_panic().downcast::<usize>().unwrap(), i);
+                    }
+                }
+            }
+        });
+        assert_eq!(*log.borrow(), [0, 1, 2, 3, 4, 5, 11, 13, 15]);
+        let msg = catch(|| {
+            rt.block_on(async {
+                let bad = eddy::spawn(async { panic!("task first") });
+                yield_now().await;
+                assert!(bad.is_finished());
+                panic!("then the main future")
+            })
+        })
+        .unwrap_err();
+        assert_eq!(msg, "then the main future");
+        assert_eq!(rt.metrics().tasks_alive, 0);
+        assert_eq!(
+            rt.block_on(async { eddy::spawn(async { 7 }).await.unwrap() }),
+            7
+        );
+    });
+}
+
 #[test]
 fn a_panic_in_the_block_on_future_propagates() {
     watchdog(LIMIT, || {

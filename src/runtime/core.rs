@@ -12,8 +12,8 @@
 
 use std::cell::Cell;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, Location, catch_unwind};
-use std::pin::pin;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -63,6 +63,9 @@ pub(crate) struct Core {
     next_id: Cell<u64>,
     /// The `block_on` future has an entry in the run queue.
     main_scheduled: Cell<bool>,
+    /// The task `run_ready` is polling, if any: the one to end if the poll
+    /// panics.
+    polling: Cell<Option<TaskRef>>,
     phase: Cell<Phase>,
     /// A drive (`block_on` or `turn`) is running. Between drives, work
     /// put on the run queue signals the host (see `enqueue`).
@@ -102,6 +105,7 @@ impl Core {
             config,
             next_id: Cell::new(1),
             main_scheduled: Cell::new(false),
+            polling: Cell::new(None),
             phase: Cell::new(Phase::Running),
             driven: Cell::new(false),
             drop_requested: Cell::new(false),
@@ -224,23 +228,72 @@ impl Core {
         self.schedule_main();
         loop {
             let mut budget = self.config.event_interval;
-            while budget != 0 {
-                let Some(entry) = self.run_queue.pop() else {
-                    break;
-                };
-                budget -= 1;
-                match entry {
-                    Some(task) => self.run_task(task),
-                    None => {
-                        self.main_scheduled.set(false);
-                        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                            return output;
-                        }
-                    }
-                }
+            if let Some(output) = self.run_ready(&mut budget, future.as_mut(), &mut cx) {
+                return output;
             }
             self.look_outside(None, false);
         }
+    }
+
+    /// Polls entries from the run queue (tasks, and the `block_on` future
+    /// as `None`) while `budget` lasts and the queue has any; the future's
+    /// output if it completed.
+    ///
+    /// One `catch_unwind` covers the whole run rather than one per poll
+    /// (see `task/harness.rs`): a task whose poll panics was recorded in
+    /// `polling`, so it ends as panicked and the run goes on; a panic of the
+    /// `block_on` future (or of anything else) goes on up.
+    fn run_ready<F: Future>(
+        &self,
+        budget: &mut u32,
+        mut future: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Option<F::Output> {
+        loop {
+            let run = catch_unwind(AssertUnwindSafe(|| {
+                while *budget != 0 {
+                    let entry = self.run_queue.pop()?;
+                    *budget -= 1;
+                    match entry {
+                        Some(task) => self.run_task_caught(task),
+                        None => {
+                            self.main_scheduled.set(false);
+                            if let Poll::Ready(output) = future.as_mut().poll(cx) {
+                                return Some(output);
+                            }
+                        }
+                    }
+                }
+                None
+            }));
+            match run {
+                Ok(output) => return output,
+                Err(payload) => match self.polling.take() {
+                    Some(task) => {
+                        harness::panicked(task, &self.tasks, payload);
+                        bump(&self.counters.polls);
+                    }
+                    None => resume_unwind(payload),
+                },
+            }
+        }
+    }
+
+    /// `run_task` for `run_ready`, whose `catch_unwind` catches a panic of
+    /// the poll: the task is in `polling` while it is polled.
+    #[inline]
+    fn run_task_caught(&self, task: TaskRef) {
+        if self.config.debug {
+            return self.run_task_timed(task);
+        }
+        if !harness::start(task) {
+            return;
+        }
+        self.polling.set(Some(task));
+        let ready = harness::poll(task);
+        self.polling.set(None);
+        harness::finish(task, &self.tasks, ready);
+        bump(&self.counters.polls);
     }
 
     /// One turn for a host loop: look outside (blocking for at most

@@ -325,6 +325,7 @@ impl TaskRef {
     ///
     /// # Safety
     /// On the loop's thread, with the stage holding the future, not re-entrantly.
+    #[inline]
     pub(crate) unsafe fn poll(self, cx: &mut Context<'_>) -> bool {
         // SAFETY: forwarded from the caller.
         unsafe { (self.header().vtable.poll)(self, cx) }
