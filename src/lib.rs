@@ -26,13 +26,16 @@
 //! - [`net`] and [`io`]: sockets and [`io::Async`], woken by the reactor
 //!   (`reactor/`, whose `mio::Poll` call is in `reactor/mod.rs`);
 //! - [`sync`]: oneshot and mpsc channels, `Notify`, `Semaphore`, `Mutex`,
-//!   sharing one FIFO waiter list (`sync/waiters.rs`).
+//!   sharing one FIFO waiter list (`sync/waiters.rs`);
+//! - `hyper` (feature `hyper`): HTTP with hyper 1.x, and `serve`.
 //!
 //! [`Waker`]: std::task::Waker
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod io;
 pub mod net;
 mod reactor;

@@ -73,6 +73,43 @@ where
         self.reg.poll_io(Direction::Read, cx, || self.read_now(buf))
     }
 
+    /// As [`poll_read`](Stream::poll_read), into memory that may be
+    /// uninitialised (the kernel only writes to it): for a caller with a
+    /// spare-capacity buffer, which need not zero it first. `Ok(n)` means
+    /// `buf[..n]` is now initialised.
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.reg.poll_io(Direction::Read, cx, || {
+            // SAFETY: `fd` is this stream's open socket; `buf` is valid for
+            // writes of `buf.len()` bytes for the call, and `recv` writes
+            // only there (it never reads the buffer, so uninitialised
+            // memory is fine).
+            let n = unsafe {
+                libc::recv(
+                    self.io.as_raw_fd(),
+                    buf.as_mut_ptr().cast::<libc::c_void>(),
+                    buf.len(),
+                    0,
+                )
+            };
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let n = n as usize;
+            if n > 0 && n < buf.len() {
+                self.reg.clear_ready_short(Direction::Read);
+            }
+            Ok(n)
+        })
+    }
+
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));

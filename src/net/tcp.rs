@@ -231,6 +231,17 @@ impl TcpStream {
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.io.nodelay()
     }
+
+    /// A read into spare capacity, without zeroing it first (`hyper` reads
+    /// into its own buffer's uninitialised tail this way).
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_read_uninit(cx, buf)
+    }
 }
 
 super::stream_common!(TcpStream);
