@@ -1,10 +1,11 @@
 //! hyper's runtime hooks on eddy: `Executor` (spawning) and `Timer` (sleeping).
 
+use std::cell::Cell;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
 
 /// hyper's [`Executor`](hyper::rt::Executor) on eddy: spawns with
@@ -91,21 +92,37 @@ impl hyper::rt::Timer for Timer {
     }
 }
 
+/// The last number handed to a thread by [`this_thread`].
+static THREADS: AtomicU64 = AtomicU64::new(0);
+
 thread_local! {
-    static THREAD: ThreadId = thread::current().id();
+    /// This thread's number, 0 until it first asks. A plain constant-
+    /// initialised cell without a destructor: reading it is one load, and
+    /// it stays readable while the thread exits.
+    static THREAD: Cell<u64> = const { Cell::new(0) };
 }
 
-/// This thread's id (cached: `thread::current()` clones an `Arc`); `None`
-/// if the thread's locals are already gone (it is exiting).
-fn this_thread() -> Option<ThreadId> {
-    THREAD.try_with(|id| *id).ok()
+/// A number for this thread, unique in the process for its whole life (a
+/// 64-bit counter never wraps), so a thread that ended is never mistaken
+/// for a new one. Cheaper than `thread::current().id()`, which clones an
+/// `Arc`; hyper creates and drops a sleep per request.
+fn this_thread() -> u64 {
+    THREAD.with(|id| match id.get() {
+        0 => {
+            let fresh = THREADS.fetch_add(1, Ordering::Relaxed) + 1;
+            id.set(fresh);
+            fresh
+        }
+        known => known,
+    })
 }
 
 /// An eddy `Sleep` that hyper may move between threads (see [`Timer`]).
 struct HyperSleep {
     /// Touched only on `owner`.
     sleep: ManuallyDrop<crate::time::Sleep>,
-    owner: Option<ThreadId>,
+    /// The [`this_thread`] number of the thread that made it.
+    owner: u64,
 }
 
 // SAFETY: the one `!Send`/`!Sync` part of a `HyperSleep` is the eddy
@@ -116,8 +133,9 @@ struct HyperSleep {
 // it checks the thread first: `poll` and `reset` panic unless they run on
 // `owner`, before they touch it; `drop` runs its destructor only on
 // `owner`, and elsewhere leaks it (`ManuallyDrop`), so neither the `Rc`
-// count nor the wheel is touched from another thread. `ThreadId`s are
-// never reused, so a thread that ended can never be mistaken for `owner`.
+// count nor the wheel is touched from another thread. Thread numbers
+// (`this_thread`) are never reused, so a thread that ended can never be
+// mistaken for `owner`.
 // Nothing is reachable through `&HyperSleep` (no `&self` method reads the
 // `Sleep`), so sharing references across threads (`Sync`) reaches nothing
 // either. Hence every access to the `!Send` state happens on one thread,
@@ -139,7 +157,7 @@ impl HyperSleep {
     fn sleep(self: Pin<&mut Self>, what: &str) -> Pin<&mut crate::time::Sleep> {
         let this = self.get_mut();
         assert!(
-            this.owner.is_some() && this.owner == this_thread(),
+            this.owner == this_thread(),
             "eddy: a hyper sleep from eddy::hyper::Timer was {what} on another thread than \
              the one that made it; eddy's timers belong to their runtime's thread"
         );
@@ -164,7 +182,7 @@ impl hyper::rt::Sleep for HyperSleep {}
 
 impl Drop for HyperSleep {
     fn drop(&mut self) {
-        if self.owner.is_some() && self.owner == this_thread() {
+        if self.owner == this_thread() {
             // SAFETY: dropped once, here, on its own thread; never used again.
             unsafe { ManuallyDrop::drop(&mut self.sleep) };
         }

@@ -20,6 +20,7 @@ use slab::Slab;
 
 use super::Timer;
 use crate::net::{TcpListener, TcpStream};
+use crate::reactor::Slot;
 use crate::time::Sleep;
 
 /// The header read timeout `serve` starts with.
@@ -36,7 +37,8 @@ const ACCEPT_BATCH: usize = 64;
 /// the signal given to [`with_graceful_shutdown`](Serve::with_graceful_shutdown)
 /// completes). Each connection runs in a task of its own, on this thread,
 /// with a clone of `service`: the service need not be `Send`, so state in
-/// an `Rc<RefCell<_>>` is fine. Connections are kept alive between
+/// an `Rc<RefCell<_>>` is fine. Connections have `TCP_NODELAY` set and
+/// are kept alive between
 /// requests; a client that takes longer than the header read timeout (30 s;
 /// [`header_read_timeout`](Serve::header_read_timeout)) to send a request's
 /// head is disconnected, on eddy's timer wheel. An accept error such as
@@ -241,9 +243,14 @@ where
     B::Error: Into<Box<dyn StdError + Send + Sync>>,
 {
     fn spawn(&self, stream: TcpStream) {
+        // A response written in pieces (a streamed body) must not wait for
+        // the client's delayed ACK. It fails only on a dead socket, which
+        // the connection then finds out about by itself.
+        let _ = stream.set_nodelay(true);
         let read_any = Rc::new(Cell::new(false));
         let io = ConnIo {
             stream,
+            read_slot: Slot::None,
             read_any: Rc::clone(&read_any),
         };
         let conn = self.http1.serve_connection(io, self.service.clone());
@@ -390,7 +397,15 @@ impl Drop for Member {
 /// The connection's stream, read without zeroing hyper's buffer first.
 struct ConnIo {
     stream: TcpStream,
+    /// Where the connection waits to read, kept from one request to the next.
+    read_slot: Slot,
     read_any: Rc<Cell<bool>>,
+}
+
+impl Drop for ConnIo {
+    fn drop(&mut self) {
+        self.stream.release_read(&mut self.read_slot);
+    }
 }
 
 impl hyper::rt::Read for ConnIo {
@@ -402,13 +417,14 @@ impl hyper::rt::Read for ConnIo {
         // SAFETY: `poll_read_uninit` only writes to the slice (the kernel's
         // `recv` fills it), so no byte that was initialised is de-initialised.
         let dst: &mut [MaybeUninit<u8>] = unsafe { buf.as_mut() };
-        let n = match self.stream.poll_read_uninit(cx, dst) {
+        let this = self.get_mut();
+        let n = match this.stream.poll_read_uninit(&mut this.read_slot, cx, dst) {
             Poll::Ready(Ok(n)) => n,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
         };
-        if n > 0 && !self.read_any.get() {
-            self.read_any.set(true);
+        if n > 0 && !this.read_any.get() {
+            this.read_any.set(true);
         }
         // SAFETY: `recv` initialised the first `n` bytes of the slice.
         unsafe { buf.advance(n) };
