@@ -63,6 +63,12 @@ where
 /// another thread it is leaked, never touching the wheel. hyper drives its
 /// timers from the connection that made them, so neither happens in use.
 ///
+/// # Panics
+///
+/// A sleep from `Timer` panics if polled or reset on another thread than
+/// the one that made it, and (as every eddy `Sleep`) if polled outside a
+/// runtime.
+///
 /// ```
 /// use std::time::Duration;
 /// use hyper::rt::Timer as _;

@@ -96,8 +96,17 @@ where
 
 /// The future returned by [`serve`]: `Output = io::Result<()>`.
 ///
+/// Dropping it stops accepting (the listener is closed); connections
+/// already open go on in their tasks until they end.
+///
+/// # Errors
+///
 /// It resolves only after a graceful shutdown (`Ok(())`), or with the error
-/// of a listener that cannot accept at all (`EBADF`, `EINVAL`).
+/// of a listener that cannot accept at all (`EBADF`, `EINVAL`, `ENOTSOCK`).
+///
+/// # Panics
+///
+/// Polled outside an eddy runtime: it spawns a task per connection.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Serve<S> {
     /// `None` once shutting down: dropping it refuses new connections.
@@ -260,7 +269,7 @@ where
         };
         crate::spawn(async move {
             let mut conn = std::pin::pin!(conn);
-            let mut closing = false;
+            let (mut closing, mut registered) = (false, false);
             std::future::poll_fn(|cx| {
                 let conns = &member.conns;
                 if conns.shutting_down.get() && !closing {
@@ -271,7 +280,12 @@ where
                     // Finish the request in flight, or close now if idle.
                     conn.as_mut().graceful_shutdown();
                 }
-                conns.register(member.key, cx.waker());
+                // This future is its task's whole body, so the task's waker
+                // is the one it is always polled with: kept once.
+                if !registered {
+                    conns.register(member.key, cx.waker());
+                    registered = true;
+                }
                 // A connection's own errors (a reset, a bad request, the
                 // header read timeout) end it and nothing else.
                 conn.as_mut().poll(cx).map(|_| ())
@@ -345,16 +359,11 @@ impl Conns {
         }
     }
 
-    /// Keeps the connection's waker (when shutdown is graceful), so
+    /// Keeps the connection task's waker (when shutdown is graceful), so
     /// `shut_down` can reach it.
     fn register(&self, key: usize, waker: &Waker) {
-        if !self.graceful.get() {
-            return;
-        }
-        let mut wakers = self.wakers.borrow_mut();
-        let slot = &mut wakers[key];
-        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            *slot = Some(waker.clone());
+        if self.graceful.get() {
+            self.wakers.borrow_mut()[key] = Some(waker.clone());
         }
     }
 
