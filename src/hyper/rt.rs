@@ -141,7 +141,8 @@ struct HyperSleep {
 // `owner`, and elsewhere leaks it (`ManuallyDrop`), so neither the `Rc`
 // count nor the wheel is touched from another thread. Thread numbers
 // (`this_thread`) are never reused, so a thread that ended can never be
-// mistaken for `owner`.
+// mistaken for `owner`. (The waker the wheel keeps is the poller's, `Send`
+// and `Sync` as std requires; the deadline is a plain `Instant`.)
 // Nothing is reachable through `&HyperSleep` (no `&self` method reads the
 // `Sleep`), so sharing references across threads (`Sync`) reaches nothing
 // either. Hence every access to the `!Send` state happens on one thread,
