@@ -154,3 +154,28 @@ impl<T: AsyncWrite + Unpin> hyper::rt::Write for Io<T> {
         Pin::new(&mut self.get_mut().inner).poll_close(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn into_inner_gives_the_stream_back() {
+        crate::block_on(async {
+            let (a, _b) = crate::net::UnixStream::pair().unwrap();
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&a);
+            let io = Io::new(a);
+            assert_eq!(std::os::fd::AsRawFd::as_raw_fd(io.get_ref()), fd);
+            let a = io.into_inner();
+            assert_eq!(std::os::fd::AsRawFd::as_raw_fd(&a), fd);
+        });
+    }
+
+    #[test]
+    fn eddy_streams_are_written_vectored() {
+        crate::block_on(async {
+            let (a, _b) = crate::net::UnixStream::pair().unwrap();
+            assert!(hyper::rt::Write::is_write_vectored(&Io::new(a)));
+        });
+    }
+}
