@@ -83,12 +83,6 @@ fn socket_queue(fd: RawFd, request: libc::Ioctl) -> Option<usize> {
     (r == 0).then_some(n as usize)
 }
 
-/// The lowest descriptor number not in use.
-fn lowest_free_fd() -> RawFd {
-    // A new descriptor always takes the lowest free number.
-    File::open("/dev/null").expect("/dev/null").as_raw_fd()
-}
-
 /// Puts `SIGPIPE` back to its default action (kill the process), as a C
 /// host program that embeds eddy may have it: Rust's own start-up code
 /// ignores it, which would hide a write that raises it.

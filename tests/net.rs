@@ -119,12 +119,6 @@ fn assert_same_fds(now: &[(RawFd, String)], before: &[(RawFd, String)], when: &s
     }
 }
 
-/// The lowest descriptor number not in use.
-fn lowest_free_fd() -> RawFd {
-    // A new descriptor always takes the lowest free number.
-    File::open("/dev/null").expect("/dev/null").as_raw_fd()
-}
-
 /// Polls a future once with a no-op waker, outside any runtime.
 fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     let mut cx = Context::from_waker(std::task::Waker::noop());

@@ -73,6 +73,52 @@ where
         self.reg.poll_io(Direction::Read, cx, || self.read_now(buf))
     }
 
+    /// As [`poll_read`](Stream::poll_read), into memory that may be
+    /// uninitialised (the kernel only writes to it): for a caller with a
+    /// spare-capacity buffer, which need not zero it first. `Ok(n)` means
+    /// `buf[..n]` is now initialised. The caller keeps a waiter `slot` of
+    /// its own across reads (its waker is woken in place, not cloned per
+    /// wait) and gives it back with [`release_read`](Stream::release_read).
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        slot: &mut Slot,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.reg.poll_io_in(Direction::Read, slot, cx, || {
+            // SAFETY: `fd` is this stream's open socket; `buf` is valid for
+            // writes of `buf.len()` bytes for the call, and `recv` writes
+            // only there (it never reads the buffer, so uninitialised
+            // memory is fine).
+            let n = unsafe {
+                libc::recv(
+                    self.io.as_raw_fd(),
+                    buf.as_mut_ptr().cast::<libc::c_void>(),
+                    buf.len(),
+                    0,
+                )
+            };
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let n = n as usize;
+            if n > 0 && n < buf.len() {
+                self.reg.clear_ready_short(Direction::Read);
+            }
+            Ok(n)
+        })
+    }
+
+    /// Frees the slot of [`poll_read_uninit`](Stream::poll_read_uninit).
+    #[cfg(feature = "hyper")]
+    pub(crate) fn release_read(&self, slot: &mut Slot) {
+        self.reg.release(Direction::Read, slot);
+    }
+
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));

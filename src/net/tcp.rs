@@ -243,6 +243,24 @@ impl TcpStream {
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.io.nodelay()
     }
+
+    /// A read into spare capacity, without zeroing it first (`hyper` reads
+    /// into its own buffer's uninitialised tail this way), waiting in the
+    /// caller's own `slot` (freed with `release_read`).
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        slot: &mut crate::reactor::Slot,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_read_uninit(slot, cx, buf)
+    }
+
+    #[cfg(feature = "hyper")]
+    pub(crate) fn release_read(&self, slot: &mut crate::reactor::Slot) {
+        self.inner.release_read(slot);
+    }
 }
 
 super::stream_common!(TcpStream);
