@@ -30,6 +30,7 @@ use std::cell::RefCell;
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -114,17 +115,14 @@ async fn handle(
     Ok(response)
 }
 
-/// Resolves when the server should stop: when the self-client says so, or,
-/// with `--serve`, at Ctrl-C.
-async fn shutdown_signal(stop: Rc<Notify>, serve_mode: bool) {
-    if serve_mode {
-        // TODO(lead): `let _ = eddy::signal::ctrl_c().await;` once
-        // `eddy::signal::ctrl_c` lands. Until then Ctrl-C ends the process
-        // at once, and this stand-in shuts down after ten minutes.
-        sleep(Duration::from_secs(600)).await;
-    } else {
-        stop.notified().await;
-    }
+/// Resolves when the server should stop: at Ctrl-C, or when the self-client
+/// says so. `ctrl_c()` starts listening when it is called, here, before the
+/// server runs: from then on Ctrl-C no longer kills the process, it asks
+/// for this graceful shutdown.
+async fn shutdown_signal(stop: Rc<Notify>) {
+    let ctrl_c = pin!(eddy::signal::ctrl_c());
+    let asked = pin!(stop.notified());
+    futures::future::select(ctrl_c, asked).await;
 }
 
 // ---------------------------------------------------------------- client
@@ -278,7 +276,7 @@ fn main() -> io::Result<()> {
         };
         let server = eddy::spawn(
             eddy::hyper::serve(listener, service)
-                .with_graceful_shutdown(shutdown_signal(Rc::clone(&stop), serve_mode)),
+                .with_graceful_shutdown(shutdown_signal(Rc::clone(&stop))),
         );
         if !serve_mode {
             self_client(addr, Rc::clone(&state), stop).await?;

@@ -158,6 +158,25 @@ impl<S> Serve<S> {
     /// keeps it waiting: wrap the `Serve` in a
     /// [`timeout`](crate::time::timeout) to bound that.
     ///
+    /// Shut down on ctrl-c, as aiohttp's `web.run_app` does:
+    ///
+    /// ```no_run
+    /// use eddy::net::TcpListener;
+    ///
+    /// eddy::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:8080")?;
+    ///     let service = hyper::service::service_fn(|_req| async {
+    ///         Ok::<_, std::convert::Infallible>(hyper::Response::new("hi".to_string()))
+    ///     });
+    ///     eddy::hyper::serve(listener, service)
+    ///         .with_graceful_shutdown(eddy::signal::ctrl_c())
+    ///         .await
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// Any future will do, here a timer:
+    ///
     /// ```
     /// use std::time::Duration;
     /// use eddy::net::TcpListener;
@@ -167,7 +186,6 @@ impl<S> Serve<S> {
     ///     let service = hyper::service::service_fn(|_req| async {
     ///         Ok::<_, std::convert::Infallible>(hyper::Response::new("hi".to_string()))
     ///     });
-    ///     // Stands for `eddy::signal::ctrl_c()`.
     ///     let stop = eddy::time::sleep(Duration::from_millis(10));
     ///     eddy::hyper::serve(listener, service)
     ///         .with_graceful_shutdown(stop)
