@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use common::*;
 use eddy::Runtime;
-use eddy::io::Async;
+use eddy::io::{Async, Interest};
 use eddy::net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 use eddy::task::yield_now;
 use futures::FutureExt;
@@ -1833,6 +1833,515 @@ fn several_tasks_wait_on_one_async_in_each_direction() {
             for w in writers {
                 w.await.unwrap().unwrap();
             }
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Readiness: waits say what epoll said, operations try first
+// ---------------------------------------------------------------------------
+
+/// Completes once the reactor has delivered an event made after the call:
+/// by then, every event pending at the call has been taken in too.
+async fn reactor_round_trip() {
+    let (x, y) = UnixStream::pair().unwrap();
+    // A read that says WouldBlock: x now waits for a real edge.
+    assert!(x.read(&mut [0; 1]).now_or_never().is_none());
+    y.write_all(b"!").await.unwrap();
+    x.read_exact(&mut [0; 1]).await.unwrap();
+}
+
+/// A waker that counts its wakes.
+struct WakeCount(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for WakeCount {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn wake_count() -> (std::sync::Arc<WakeCount>, std::task::Waker) {
+    let count = std::sync::Arc::new(WakeCount(0.into()));
+    (count.clone(), std::task::Waker::from(count))
+}
+
+/// Bug 1 of issue 16: on a fresh socket, `readable()` completed at once.
+#[test]
+fn readable_on_a_fresh_socket_waits_until_the_peer_writes() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            let peer_wrote = Rc::new(Cell::new(false));
+            let reader = eddy::spawn({
+                let peer_wrote = peer_wrote.clone();
+                async move {
+                    server.readable().await.unwrap();
+                    assert!(
+                        peer_wrote.get(),
+                        "readable() completed before the peer wrote"
+                    );
+                    server
+                }
+            });
+            // The reader's first poll and the server socket's first event
+            // (writable only) both come and go.
+            for _ in 0..3 {
+                reactor_round_trip().await;
+            }
+            assert!(!reader.is_finished(), "readable() completed with no data");
+            peer_wrote.set(true);
+            client.write_all(b"data").await.unwrap();
+            let server = reader.await.unwrap();
+            let mut buf = [0; 4];
+            assert_eq!(server.try_read(&mut buf).unwrap(), 4);
+            assert_eq!(&buf, b"data");
+        });
+    });
+}
+
+#[test]
+fn poll_readable_on_a_fresh_object_is_pending_after_its_first_event() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let noop = &mut Context::from_waker(std::task::Waker::noop());
+            let (client, server) = tcp_pair().await;
+            let (ux, _uy) = UnixStream::pair().unwrap();
+            let (pr, _pw) = pipe();
+            let pr = Async::new(pr).unwrap();
+            reactor_round_trip().await;
+            assert!(server.poll_read_ready(noop).is_pending(), "tcp");
+            assert!(client.poll_read_ready(noop).is_pending(), "tcp client");
+            assert!(ux.poll_read_ready(noop).is_pending(), "unix");
+            assert!(pr.poll_readable(noop).is_pending(), "Async pipe");
+            for ready in [
+                server.readable().now_or_never(),
+                ux.readable().now_or_never(),
+                pr.readable().now_or_never(),
+            ] {
+                assert!(ready.is_none(), "a readable() completed with no data");
+            }
+            // They are all writable: the first event said so.
+            assert!(server.poll_write_ready(noop).is_ready());
+            assert!(ux.poll_write_ready(noop).is_ready());
+            let ready = server
+                .ready(Interest::READABLE | Interest::WRITABLE)
+                .now_or_never()
+                .unwrap()
+                .unwrap();
+            assert!(ready.is_writable() && !ready.is_readable());
+        });
+    });
+}
+
+#[test]
+fn writable_on_a_fresh_object_waits_for_the_first_event() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let noop = &mut Context::from_waker(std::task::Waker::noop());
+            let (a, _b) = UnixStream::pair().unwrap();
+            let (_pr, pw) = pipe();
+            let pw = Async::new(pw).unwrap();
+            // Nothing from epoll yet: a wait does not presume.
+            assert!(a.poll_write_ready(noop).is_pending());
+            assert!(pw.poll_writable(noop).is_pending());
+            // The first event says they are writable.
+            a.writable().await.unwrap();
+            pw.writable().await.unwrap();
+        });
+    });
+}
+
+/// Data that came before the registration is reported by epoll's first
+/// event: a wait on a fresh object never misses it.
+#[test]
+fn readable_on_a_fresh_accepted_socket_sees_data_that_came_before() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            client.write_all(b"early").unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            wait_readable_outside(&server);
+            let noop = &mut Context::from_waker(std::task::Waker::noop());
+            assert!(
+                server.poll_read_ready(noop).is_pending(),
+                "no event seen yet"
+            );
+            server.readable().await.unwrap();
+            let ready = server.ready(Interest::READABLE).await.unwrap();
+            assert!(ready.is_readable() && !ready.is_writable() && !ready.is_read_closed());
+            let mut buf = [0; 5];
+            server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"early");
+        });
+    });
+}
+
+/// Blocks (poll(2), outside the reactor) until `fd` has data to read.
+fn wait_readable_outside(fd: &impl AsRawFd) {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll reads and writes the one pollfd we pass.
+    let r = unsafe { libc::poll(&mut pfd, 1, 5_000) };
+    assert_eq!(r, 1, "poll: {}", io::Error::last_os_error());
+}
+
+/// Operations still try first: no trip through epoll for data that is
+/// already there.
+#[test]
+fn read_on_a_fresh_accepted_socket_with_data_queued_reads_at_once() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut clients = Vec::new();
+            for _ in 0..3 {
+                let mut client = std::net::TcpStream::connect(addr).unwrap();
+                client.write_all(b"hello").unwrap();
+                clients.push(client);
+            }
+            let mut buf = [0; 5];
+            // read, try_read and the AsyncRead trait, each on a fresh socket.
+            let (s1, _) = listener.accept().await.unwrap();
+            let (s2, _) = listener.accept().await.unwrap();
+            let (s3, _) = listener.accept().await.unwrap();
+            for s in [&s1, &s2, &s3] {
+                wait_readable_outside(s);
+            }
+            // Each completes at its first poll: nothing waits for epoll.
+            let n = s1
+                .read(&mut buf)
+                .now_or_never()
+                .expect("read waited")
+                .unwrap();
+            assert_eq!(&buf[..n], b"hello");
+            assert_eq!(s2.try_read(&mut buf).unwrap(), 5);
+            let n = AsyncReadExt::read(&mut &s3, &mut buf)
+                .now_or_never()
+                .expect("poll_read waited")
+                .unwrap();
+            assert_eq!(n, 5);
+        });
+    });
+}
+
+/// A read that succeeds on a fresh object shows it readable: a task
+/// already waiting in `readable()` is woken, with no event from epoll.
+#[test]
+fn an_operation_that_finds_a_fresh_object_ready_wakes_the_readiness_waiters() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            b.write_all(b"0123456789").await.unwrap();
+            let (count, waker) = wake_count();
+            let mut cx = Context::from_waker(&waker);
+            let mut readable = Box::pin(a.readable());
+            assert!(readable.as_mut().poll(&mut cx).is_pending());
+            // A full read on presumed readiness: the socket was ready.
+            let mut buf = [0; 4];
+            assert_eq!(a.try_read(&mut buf).unwrap(), 4);
+            assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+            assert!(readable.as_mut().poll(&mut cx).is_ready());
+            // A short read drains the buffer: a new wait waits again.
+            let mut buf = [0; 64];
+            assert_eq!(a.try_read(&mut buf).unwrap(), 6);
+            assert!(a.readable().now_or_never().is_none());
+            // Same for an Async and read_with.
+            let (x, y) = std::os::unix::net::UnixStream::pair().unwrap();
+            let x = Async::new(x).unwrap();
+            (&y).write_all(b"xy").unwrap();
+            let (count, waker) = wake_count();
+            let mut cx = Context::from_waker(&waker);
+            let mut readable = Box::pin(x.readable());
+            assert!(readable.as_mut().poll(&mut cx).is_pending());
+            let n = x
+                .read_with(|mut s| s.read(&mut [0; 1]))
+                .now_or_never()
+                .unwrap()
+                .unwrap();
+            assert_eq!(n, 1);
+            assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+            assert!(readable.as_mut().poll(&mut cx).is_ready());
+        });
+    });
+}
+
+/// An operation that says `WouldBlock` on a fresh object clears the
+/// presumption: waits and operations then wait for a real edge, which comes.
+#[test]
+fn would_block_on_a_fresh_object_then_the_edge_comes() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            let e = server.try_read(&mut [0; 8]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::WouldBlock);
+            // Not even tried now: it says WouldBlock without a syscall.
+            let e = server.try_read(&mut [0; 8]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::WouldBlock);
+            let server = Rc::new(server);
+            let waiter = eddy::spawn({
+                let server = server.clone();
+                async move { server.readable().await.unwrap() }
+            });
+            reactor_round_trip().await;
+            assert!(!waiter.is_finished());
+            client.write_all(b"edge").await.unwrap();
+            waiter.await.unwrap();
+            let mut buf = [0; 8];
+            let n = server.read(&mut buf).now_or_never().unwrap().unwrap();
+            assert_eq!(&buf[..n], b"edge");
+            // That short read drained the socket: a read waits for the next edge.
+            let reader = eddy::spawn({
+                let server = server.clone();
+                async move {
+                    let mut buf = [0; 8];
+                    let n = server.read(&mut buf).await.unwrap();
+                    buf[..n].to_vec()
+                }
+            });
+            reactor_round_trip().await;
+            assert!(!reader.is_finished());
+            client.write_all(b"more").await.unwrap();
+            assert_eq!(reader.await.unwrap(), b"more");
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Streams: readiness without a future (try_read, ready, peek...)
+// ---------------------------------------------------------------------------
+
+/// Calls `try_write` with 64 KiB chunks until it says `WouldBlock` (the
+/// send buffer and the peer's receive buffer are full); returns how much went.
+fn fill_with(try_write: impl Fn(&[u8]) -> io::Result<usize>) -> usize {
+    let chunk = vec![7u8; 64 * 1024];
+    let mut sent = 0;
+    loop {
+        match try_write(&chunk) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return sent,
+            Err(e) => panic!("try_write: {e}"),
+        }
+    }
+}
+
+#[test]
+fn try_read_and_try_write_never_wait() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            let mut buf = [0; 16];
+            // Empty buffers: Ok(0), whatever the readiness.
+            assert_eq!(server.try_read(&mut []).unwrap(), 0);
+            assert_eq!(server.try_write(&[]).unwrap(), 0);
+            assert_eq!(server.try_read_vectored(&mut []).unwrap(), 0);
+            assert_eq!(server.try_write_vectored(&[]).unwrap(), 0);
+            assert_eq!(
+                server.try_read(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            assert_eq!(client.try_write(b"abc").unwrap(), 3);
+            server.readable().await.unwrap();
+            assert_eq!(server.try_read(&mut buf).unwrap(), 3);
+            assert_eq!(&buf[..3], b"abc");
+            // Vectored: gathered on the way out, scattered on the way in.
+            let out = [io::IoSlice::new(b"hello "), io::IoSlice::new(b"world")];
+            assert_eq!(client.try_write_vectored(&out).unwrap(), 11);
+            server.readable().await.unwrap();
+            let (mut x, mut y) = ([0; 4], [0; 16]);
+            let n = server
+                .try_read_vectored(&mut [io::IoSliceMut::new(&mut x), io::IoSliceMut::new(&mut y)])
+                .unwrap();
+            assert_eq!(n, 11);
+            assert_eq!((&x, &y[..7]), (b"hell", &b"o world"[..]));
+            assert_eq!(
+                server
+                    .try_read_vectored(&mut [io::IoSliceMut::new(&mut x)])
+                    .unwrap_err()
+                    .kind(),
+                ErrorKind::WouldBlock
+            );
+            // try_write until the buffers are full; writable() then waits
+            // until the peer reads.
+            let sent = fill_with(|b| client.try_write(b));
+            assert!(sent > 0);
+            let client = Rc::new(client);
+            let writer = eddy::spawn({
+                let client = client.clone();
+                async move { client.writable().await.unwrap() }
+            });
+            reactor_round_trip().await;
+            assert!(!writer.is_finished(), "writable() with full buffers");
+            let mut drained = 0;
+            let mut big = vec![0; 64 * 1024];
+            while drained < sent {
+                drained += server.read(&mut big).await.unwrap();
+            }
+            writer.await.unwrap();
+            assert!(client.try_write(b"room").unwrap() > 0);
+            // End of stream: try_read says Ok(0), at once and every time.
+            drop(client);
+            let mut rest = Vec::new();
+            loop {
+                server.readable().await.unwrap();
+                match server.try_read(&mut big) {
+                    Ok(0) => break,
+                    Ok(n) => rest.extend_from_slice(&big[..n]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                    Err(e) => panic!("try_read: {e}"),
+                }
+            }
+            assert_eq!(rest, b"room");
+            assert_eq!(server.try_read(&mut buf).unwrap(), 0);
+            assert_eq!(server.try_read(&mut buf).unwrap(), 0);
+        });
+    });
+}
+
+#[test]
+fn unix_try_read_try_write_and_ready() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let sent = fill_with(|b| a.try_write(b));
+            let ready = a.ready(Interest::WRITABLE).now_or_never();
+            assert!(ready.is_none(), "ready(WRITABLE) with a full buffer");
+            let mut buf = vec![0; sent];
+            b.read_exact(&mut buf).await.unwrap();
+            let ready = a.ready(Interest::WRITABLE).await.unwrap();
+            assert!(ready.is_writable() && !ready.is_readable());
+            let out = [io::IoSlice::new(b"ab"), io::IoSlice::new(b"cd")];
+            assert_eq!(a.try_write_vectored(&out).unwrap(), 4);
+            let ready = b.ready(Interest::READABLE).await.unwrap();
+            assert!(ready.is_readable() && !ready.is_read_closed());
+            let mut x = [0; 4];
+            assert_eq!(
+                b.try_read_vectored(&mut [io::IoSliceMut::new(&mut x)])
+                    .unwrap(),
+                4
+            );
+            assert_eq!(&x, b"abcd");
+        });
+    });
+}
+
+#[test]
+fn ready_reports_read_closed_and_write_closed() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            // The peer shuts down its writing side: read-closed.
+            let (client, server) = tcp_pair().await;
+            client.shutdown(Shutdown::Write).unwrap();
+            let ready = server.ready(Interest::READABLE).await.unwrap();
+            assert!(ready.is_readable() && ready.is_read_closed(), "{ready:?}");
+            assert!(!ready.is_writable(), "only the directions asked for");
+            assert_eq!(server.try_read(&mut [0; 8]).unwrap(), 0);
+            // The peer resets: both sides closed.
+            let (client, server) = tcp_pair().await;
+            set_linger_zero(client.as_raw_fd());
+            drop(client);
+            server.readable().await.unwrap();
+            let ready = server
+                .ready(Interest::READABLE | Interest::WRITABLE)
+                .await
+                .unwrap();
+            assert!(
+                ready.is_read_closed() && ready.is_write_closed(),
+                "{ready:?}"
+            );
+            assert!(ready.is_readable() && ready.is_writable());
+            let err = server.try_read(&mut [0; 8]).unwrap_err();
+            assert!(is_reset_like(&err), "{err}");
+        });
+    });
+}
+
+#[test]
+fn poll_read_ready_and_poll_write_ready_wake_their_task() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let a = Rc::new(a);
+            let reader = eddy::spawn({
+                let a = a.clone();
+                async move {
+                    poll_fn(|cx| a.poll_read_ready(cx)).await.unwrap();
+                    let mut buf = [0; 8];
+                    let n = a.try_read(&mut buf).unwrap();
+                    buf[..n].to_vec()
+                }
+            });
+            reactor_round_trip().await;
+            assert!(!reader.is_finished());
+            b.write_all(b"woken").await.unwrap();
+            assert_eq!(reader.await.unwrap(), b"woken");
+            poll_fn(|cx| a.poll_write_ready(cx)).await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn tcp_peek_waits_for_data_and_takes_nothing() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            let server = Rc::new(server);
+            assert_eq!(server.peek(&mut []).await.unwrap(), 0);
+            let peeker = eddy::spawn({
+                let server = server.clone();
+                async move {
+                    let mut buf = [0; 16];
+                    let n = server.peek(&mut buf).await.unwrap();
+                    buf[..n].to_vec()
+                }
+            });
+            reactor_round_trip().await;
+            assert!(!peeker.is_finished(), "peek with nothing to peek at");
+            client.write_all(b"look").await.unwrap();
+            assert_eq!(peeker.await.unwrap(), b"look");
+            // Still there, as often as asked.
+            let mut buf = [0; 16];
+            assert_eq!(server.peek(&mut buf).await.unwrap(), 4);
+            assert_eq!(server.peek(&mut buf[..2]).await.unwrap(), 2);
+            server.read_exact(&mut buf[..4]).await.unwrap();
+            assert_eq!(&buf[..4], b"look");
+            // End of stream: 0.
+            drop(client);
+            assert_eq!(server.peek(&mut buf).await.unwrap(), 0);
+        });
+    });
+}
+
+#[test]
+fn listener_readable_waits_for_a_connection() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let tcp = Rc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+            let path = TempPath::new("readable.sock");
+            let unix = Rc::new(UnixListener::bind(&path).unwrap());
+            let tcp_waiter = eddy::spawn({
+                let tcp = tcp.clone();
+                async move { tcp.readable().await.unwrap() }
+            });
+            let unix_waiter = eddy::spawn({
+                let unix = unix.clone();
+                async move { unix.readable().await.unwrap() }
+            });
+            reactor_round_trip().await;
+            assert!(!tcp_waiter.is_finished() && !unix_waiter.is_finished());
+            let _c1 = std::net::TcpStream::connect(tcp.local_addr().unwrap()).unwrap();
+            let _c2 = std::os::unix::net::UnixStream::connect(&path).unwrap();
+            tcp_waiter.await.unwrap();
+            unix_waiter.await.unwrap();
+            tcp.accept().now_or_never().expect("queued").unwrap();
+            unix.accept().now_or_never().expect("queued").unwrap();
         });
     });
 }

@@ -6,7 +6,9 @@
 //! an ordinary non-blocking operation, waiting for readiness whenever it
 //! says `WouldBlock`: the pattern under every socket type in [`net`](crate::net).
 //!
-//! The `futures_io` traits `AsyncRead` and `AsyncWrite` are re-exported here.
+//! [`Interest`] and [`Ready`] are the argument and result of the sockets'
+//! `ready` methods. The `futures_io` traits `AsyncRead` and `AsyncWrite` are
+//! re-exported here.
 
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
@@ -18,9 +20,16 @@ use mio::unix::SourceFd;
 
 use crate::reactor::{Direction, Registration};
 
+mod ready;
 pub(crate) mod stream;
 
 pub use futures_io::{AsyncRead, AsyncWrite};
+pub use ready::{Interest, Ready};
+
+/// Waits until `reg` is ready in one of the directions of `interest`.
+pub(crate) async fn ready(reg: &Registration, interest: Interest) -> io::Result<Ready> {
+    reg.ready(interest.bits()).await.map(Ready::from_bits)
+}
 
 /// A file descriptor registered with the reactor: any `T: AsRawFd`
 /// (a socket, a pipe, a terminal, a device) made non-blocking.
@@ -78,24 +87,44 @@ impl<T: AsRawFd> Async<T> {
         Ok(io)
     }
 
-    /// Waits until the descriptor may be read. This may complete spuriously:
-    /// the next read can still say `WouldBlock` (which
-    /// [`read_with`](Async::read_with) retries).
+    /// Waits until the descriptor may be read: until epoll reports it
+    /// readable (on a fresh `Async`, its first event says whether it is),
+    /// or a read through [`read_with`](Async::read_with) succeeded. This may
+    /// complete spuriously: the next read can still say `WouldBlock` (which
+    /// `read_with` retries).
+    ///
+    /// # Errors
+    ///
+    /// Fails if the runtime the descriptor was registered with is gone.
     pub async fn readable(&self) -> io::Result<()> {
-        self.reg.ready(Direction::Read).await
+        self.reg.wait(Direction::Read).await
     }
 
-    /// Waits until the descriptor may be written; may complete spuriously.
+    /// Waits until the descriptor may be written (as
+    /// [`readable`](Async::readable)); may complete spuriously.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the runtime the descriptor was registered with is gone.
     pub async fn writable(&self) -> io::Result<()> {
-        self.reg.ready(Direction::Write).await
+        self.reg.wait(Direction::Write).await
     }
 
-    /// The polling form of [`readable`](Async::readable).
+    /// The polling form of [`readable`](Async::readable). Every task that
+    /// polls it is woken by the next readiness event.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the runtime the descriptor was registered with is gone.
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.reg.poll_ready(Direction::Read, cx)
     }
 
     /// The polling form of [`writable`](Async::writable).
+    ///
+    /// # Errors
+    ///
+    /// Fails if the runtime the descriptor was registered with is gone.
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.reg.poll_ready(Direction::Write, cx)
     }

@@ -101,7 +101,23 @@ impl TcpListener {
         }
     }
 
+    /// Waits until a connection is queued: until epoll reports the
+    /// listener readable (on a fresh listener, its first event says whether
+    /// one is), or an `accept` showed it was. It may complete spuriously
+    /// (another task took the connection first). Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the listener's runtime is gone.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.reg.wait(Direction::Read).await
+    }
+
     /// The address this listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.local_addr()
     }
@@ -185,7 +201,7 @@ impl TcpStream {
         let inner = Stream::new(mio::net::TcpStream::connect(addr)?)?;
         loop {
             inner.reg.clear_ready(Direction::Write);
-            inner.writable().await?;
+            inner.reg.wait(Direction::Write).await?;
             if let Some(e) = inner.io.take_error()? {
                 return Err(e);
             }
@@ -223,17 +239,66 @@ impl TcpStream {
     }
 
     /// Sets `TCP_NODELAY` (no Nagle delay for small writes).
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.inner.io.set_nodelay(nodelay)
     }
 
     /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.io.nodelay()
     }
+
+    /// Reads what has come without taking it: the next read gets the same
+    /// bytes again. Waits until there is something (`Ok(0)` at end of
+    /// stream, or for an empty `buf`). Cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says (`ConnectionReset`...); an error if the runtime is
+    /// gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::{TcpListener, TcpStream};
+    ///
+    /// eddy::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     client.write_all(b"hello").await?;
+    ///     let mut buf = [0; 5];
+    ///     let n = server.peek(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], &b"hello"[..n]);
+    ///     server.read_exact(&mut buf).await?; // the same bytes
+    ///     assert_eq!(&buf, b"hello");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let io = &self.inner.io;
+        self.inner.reg.io(Direction::Read, || io.peek(buf)).await
+    }
 }
 
-super::stream_common!(TcpStream);
+super::stream_common!(
+    TcpStream,
+    " # let listener = eddy::net::TcpListener::bind(\"127.0.0.1:0\")?;
+ # let a = eddy::net::TcpStream::connect(listener.local_addr()?).await?;
+ # let (b, _) = listener.accept().await?;"
+);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -87,6 +87,16 @@ impl UnixListener {
         }
     }
 
+    /// Waits until a connection is queued, as
+    /// [`TcpListener::readable`](super::TcpListener::readable).
+    ///
+    /// # Errors
+    ///
+    /// Fails if the listener's runtime is gone.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.reg.wait(Direction::Read).await
+    }
+
     /// The address this listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.local_addr()
@@ -140,7 +150,7 @@ impl UnixStream {
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let inner = Stream::new(mio::net::UnixStream::connect(path)?)?;
         inner.reg.clear_ready(Direction::Write);
-        inner.writable().await?;
+        inner.reg.wait(Direction::Write).await?;
         if let Some(e) = inner.io.take_error()? {
             return Err(e);
         }
@@ -181,7 +191,10 @@ impl UnixStream {
     }
 }
 
-super::stream_common!(UnixStream);
+super::stream_common!(
+    UnixStream,
+    " # let (a, b) = eddy::net::UnixStream::pair()?;"
+);
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
