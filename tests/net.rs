@@ -1410,6 +1410,142 @@ fn udp_send_to_a_host_name() {
     });
 }
 
+#[test]
+fn udp_readiness_and_try_methods() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let b = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+            let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+            let mut buf = [0; 16];
+            for e in [
+                b.try_recv_from(&mut buf).unwrap_err(),
+                b.try_peek_from(&mut buf).unwrap_err(),
+            ] {
+                assert_eq!(e.kind(), ErrorKind::WouldBlock);
+            }
+            // readable() waits for a datagram; writable() for the first event.
+            let waiter = eddy::spawn({
+                let b = b.clone();
+                async move { b.readable().await.unwrap() }
+            });
+            a.writable().await.unwrap();
+            reactor_round_trip().await;
+            assert!(!waiter.is_finished(), "readable() with nothing queued");
+            assert_eq!(a.try_send_to(b"one", b_addr).unwrap(), 3);
+            waiter.await.unwrap();
+            let ready = b
+                .ready(Interest::READABLE | Interest::WRITABLE)
+                .await
+                .unwrap();
+            assert!(ready.is_readable() && ready.is_writable(), "{ready:?}");
+            assert_eq!(b.try_peek_from(&mut buf).unwrap(), (3, a_addr));
+            assert_eq!(b.try_recv_from(&mut buf).unwrap(), (3, a_addr));
+            assert_eq!(&buf[..3], b"one");
+            assert_eq!(
+                b.try_recv_from(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            // Connected: try_send and try_recv.
+            a.connect(b_addr).unwrap();
+            b.connect(a_addr).unwrap();
+            assert_eq!(
+                b.try_recv(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            assert_eq!(a.try_send(b"two").unwrap(), 3);
+            b.readable().await.unwrap();
+            assert_eq!(b.try_recv(&mut buf).unwrap(), 3);
+            assert_eq!(&buf[..3], b"two");
+        });
+    });
+}
+
+#[test]
+fn udp_peek_peek_from_and_peek_sender_leave_the_datagram() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let b = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+            let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+            // Each waits for a datagram.
+            let peekers = eddy::spawn({
+                let b = b.clone();
+                async move {
+                    let sender = b.peek_sender().await.unwrap();
+                    let mut buf = [0; 16];
+                    let (n, from) = b.peek_from(&mut buf).await.unwrap();
+                    (sender, buf[..n].to_vec(), from)
+                }
+            });
+            reactor_round_trip().await;
+            assert!(!peekers.is_finished());
+            a.send_to(b"datagram", b_addr).await.unwrap();
+            let (sender, data, from) = peekers.await.unwrap();
+            assert_eq!(
+                (sender, data.as_slice(), from),
+                (a_addr, &b"datagram"[..], a_addr)
+            );
+            // Still queued, whole: a short peek cuts only what it returns.
+            let mut small = [0; 4];
+            assert_eq!(b.peek_from(&mut small).await.unwrap(), (4, a_addr));
+            let mut buf = [0; 16];
+            assert_eq!(b.recv_from(&mut buf).await.unwrap(), (8, a_addr));
+            assert_eq!(&buf[..8], b"datagram");
+            // peek on a connected socket.
+            b.connect(a_addr).unwrap();
+            a.send_to(b"again", b_addr).await.unwrap();
+            assert_eq!(b.peek(&mut buf).await.unwrap(), 5);
+            assert_eq!(b.recv(&mut buf).await.unwrap(), 5);
+            assert_eq!(&buf[..5], b"again");
+        });
+    });
+}
+
+#[test]
+fn udp_poll_methods() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let b = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+            let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+            // poll_recv_from waits, and its task is woken by the datagram.
+            let receiver = eddy::spawn({
+                let b = b.clone();
+                async move {
+                    let mut buf = [0; 16];
+                    let (n, from) = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
+                    (buf[..n].to_vec(), from)
+                }
+            });
+            reactor_round_trip().await;
+            assert!(!receiver.is_finished());
+            poll_fn(|cx| a.poll_send_ready(cx)).await.unwrap();
+            let n = poll_fn(|cx| a.poll_send_to(cx, b"first", b_addr))
+                .await
+                .unwrap();
+            assert_eq!(n, 5);
+            assert_eq!(receiver.await.unwrap(), (b"first".to_vec(), a_addr));
+            // poll_peek_from leaves it; poll_recv_ready says it is there.
+            a.send_to(b"second", b_addr).await.unwrap();
+            poll_fn(|cx| b.poll_recv_ready(cx)).await.unwrap();
+            let mut buf = [0; 16];
+            let got = poll_fn(|cx| b.poll_peek_from(cx, &mut buf)).await.unwrap();
+            assert_eq!(got, (6, a_addr));
+            let got = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
+            assert_eq!((&buf[..got.0], got.1), (&b"second"[..], a_addr));
+            // Connected: poll_send and poll_recv (cut to the buffer, as recv).
+            a.connect(b_addr).unwrap();
+            b.connect(a_addr).unwrap();
+            let n = poll_fn(|cx| a.poll_send(cx, b"third!")).await.unwrap();
+            assert_eq!(n, 6);
+            let mut small = [0; 5];
+            let n = poll_fn(|cx| b.poll_recv(cx, &mut small)).await.unwrap();
+            assert_eq!((n, &small), (5, b"third"));
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Unix-domain sockets
 // ---------------------------------------------------------------------------
@@ -1912,21 +2048,25 @@ fn poll_readable_on_a_fresh_object_is_pending_after_its_first_event() {
             let (ux, _uy) = UnixStream::pair().unwrap();
             let (pr, _pw) = pipe();
             let pr = Async::new(pr).unwrap();
+            let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
             reactor_round_trip().await;
             assert!(server.poll_read_ready(noop).is_pending(), "tcp");
             assert!(client.poll_read_ready(noop).is_pending(), "tcp client");
             assert!(ux.poll_read_ready(noop).is_pending(), "unix");
             assert!(pr.poll_readable(noop).is_pending(), "Async pipe");
+            assert!(udp.poll_recv_ready(noop).is_pending(), "udp");
             for ready in [
                 server.readable().now_or_never(),
                 ux.readable().now_or_never(),
                 pr.readable().now_or_never(),
+                udp.readable().now_or_never(),
             ] {
                 assert!(ready.is_none(), "a readable() completed with no data");
             }
             // They are all writable: the first event said so.
             assert!(server.poll_write_ready(noop).is_ready());
             assert!(ux.poll_write_ready(noop).is_ready());
+            assert!(udp.poll_send_ready(noop).is_ready());
             let ready = server
                 .ready(Interest::READABLE | Interest::WRITABLE)
                 .now_or_never()
@@ -1943,13 +2083,16 @@ fn writable_on_a_fresh_object_waits_for_the_first_event() {
         eddy::block_on(async {
             let noop = &mut Context::from_waker(std::task::Waker::noop());
             let (a, _b) = UnixStream::pair().unwrap();
+            let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
             let (_pr, pw) = pipe();
             let pw = Async::new(pw).unwrap();
             // Nothing from epoll yet: a wait does not presume.
             assert!(a.poll_write_ready(noop).is_pending());
+            assert!(udp.poll_send_ready(noop).is_pending());
             assert!(pw.poll_writable(noop).is_pending());
             // The first event says they are writable.
             a.writable().await.unwrap();
+            udp.writable().await.unwrap();
             pw.writable().await.unwrap();
         });
     });
