@@ -977,6 +977,36 @@ fn tcp_addresses_nodelay_and_from_std() {
     });
 }
 
+#[test]
+fn tcp_linger_and_ttl() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            assert_eq!(client.linger().unwrap(), None, "off by default");
+            for (set, get) in [
+                (Some(Duration::from_secs(5)), Some(Duration::from_secs(5))),
+                // Whole seconds, the fraction dropped (as tokio).
+                (
+                    Some(Duration::from_millis(2_900)),
+                    Some(Duration::from_secs(2)),
+                ),
+                (Some(Duration::ZERO), Some(Duration::ZERO)),
+                (None, None),
+            ] {
+                client.set_linger(set).unwrap();
+                assert_eq!(client.linger().unwrap(), get, "set_linger({set:?})");
+            }
+            client.set_ttl(7).unwrap();
+            assert_eq!(client.ttl().unwrap(), 7);
+            // Linger zero: the close resets the connection.
+            client.set_linger(Some(Duration::ZERO)).unwrap();
+            drop(client);
+            let err = server.read(&mut [0; 8]).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Several tasks on one object
 // ---------------------------------------------------------------------------
@@ -1542,6 +1572,136 @@ fn udp_poll_methods() {
             let mut small = [0; 5];
             let n = poll_fn(|cx| b.poll_recv(cx, &mut small)).await.unwrap();
             assert_eq!((n, &small), (5, b"third"));
+        });
+    });
+}
+
+#[test]
+fn udp_socket_options() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let v4 = UdpSocket::bind("127.0.0.1:0").unwrap();
+            assert!(!v4.broadcast().unwrap());
+            v4.set_broadcast(true).unwrap();
+            assert!(v4.broadcast().unwrap());
+            v4.set_ttl(42).unwrap();
+            assert_eq!(v4.ttl().unwrap(), 42);
+            assert!(v4.multicast_loop_v4().unwrap(), "on by default");
+            v4.set_multicast_loop_v4(false).unwrap();
+            assert!(!v4.multicast_loop_v4().unwrap());
+            assert_eq!(v4.multicast_ttl_v4().unwrap(), 1, "1 by default");
+            v4.set_multicast_ttl_v4(9).unwrap();
+            assert_eq!(v4.multicast_ttl_v4().unwrap(), 9);
+            assert_eq!(v4.tos().unwrap(), 0);
+            v4.set_tos(0x10).unwrap(); // IPTOS_LOWDELAY
+            assert_eq!(v4.tos().unwrap(), 0x10);
+            // The TOS byte travels with the datagrams; they still arrive.
+            let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+            v4.send_to(b"tos", peer.local_addr().unwrap())
+                .await
+                .unwrap();
+            let mut buf = [0; 8];
+            assert_eq!(peer.recv_from(&mut buf).await.unwrap().0, 3);
+            match UdpSocket::bind("[::1]:0") {
+                Ok(v6) => {
+                    assert!(v6.multicast_loop_v6().unwrap());
+                    v6.set_multicast_loop_v6(false).unwrap();
+                    assert!(!v6.multicast_loop_v6().unwrap());
+                    // IPv6 options on an IPv4 socket are the OS's error.
+                    assert!(v4.set_multicast_loop_v6(true).is_err());
+                }
+                Err(e) => println!("note: no IPv6 loopback ({e}); IPv6 options not tested"),
+            }
+        });
+    });
+}
+
+/// The interface index of the loopback device.
+fn loopback_index() -> u32 {
+    // SAFETY: if_nametoindex reads the NUL-terminated name we pass.
+    unsafe { libc::if_nametoindex(c"lo".as_ptr()) }
+}
+
+/// Sends `msg` from `sender` to `group` and returns what `receiver` got,
+/// or `None` (with a note) if the machine does not deliver it.
+async fn multicast_round(
+    sender: &UdpSocket,
+    receiver: &UdpSocket,
+    group: SocketAddr,
+    msg: &[u8],
+) -> Option<Vec<u8>> {
+    if let Err(e) = sender.send_to(msg, group).await {
+        println!("note: multicast send to {group} refused ({e}); skipped");
+        return None;
+    }
+    let mut buf = [0; 64];
+    match eddy::time::timeout(Duration::from_secs(2), receiver.recv_from(&mut buf)).await {
+        Ok(got) => {
+            let (n, from) = got.unwrap();
+            assert_eq!(from, sender.local_addr().unwrap());
+            Some(buf[..n].to_vec())
+        }
+        Err(_) => {
+            println!("note: multicast to {group} not delivered on loopback; skipped");
+            None
+        }
+    }
+}
+
+#[test]
+fn udp_multicast_on_loopback_v4_and_v6() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            // IPv4: a group joined on 127.0.0.1; the sender, bound to
+            // 127.0.0.1, sends through the loopback device.
+            let group = Ipv4Addr::new(239, 255, 42, 99);
+            let receiver = UdpSocket::bind("0.0.0.0:0").unwrap();
+            let port = receiver.local_addr().unwrap().port();
+            match receiver.join_multicast_v4(group, Ipv4Addr::LOCALHOST) {
+                Err(e) => println!("note: the machine refuses multicast ({e}); IPv4 skipped"),
+                Ok(()) => {
+                    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+                    let to = SocketAddr::from((group, port));
+                    if let Some(got) = multicast_round(&sender, &receiver, to, b"v4 group").await {
+                        assert_eq!(got, b"v4 group");
+                        receiver
+                            .leave_multicast_v4(group, Ipv4Addr::LOCALHOST)
+                            .unwrap();
+                        // Left: leaving again is an error; nothing more comes.
+                        assert!(
+                            receiver
+                                .leave_multicast_v4(group, Ipv4Addr::LOCALHOST)
+                                .is_err()
+                        );
+                        sender.send_to(b"after", to).await.unwrap();
+                        let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
+                        probe.send_to(b"probe", ("127.0.0.1", port)).await.unwrap();
+                        let mut buf = [0; 16];
+                        let (n, _) = receiver.recv_from(&mut buf).await.unwrap();
+                        assert_eq!(&buf[..n], b"probe", "a datagram to a group left");
+                    }
+                }
+            }
+            // IPv6: a link-local group on the loopback device.
+            let Ok(receiver) = UdpSocket::bind("[::]:0") else {
+                println!("note: no IPv6; IPv6 multicast skipped");
+                return;
+            };
+            let port = receiver.local_addr().unwrap().port();
+            let group: std::net::Ipv6Addr = "ff02::4242".parse().unwrap();
+            let lo = loopback_index();
+            match receiver.join_multicast_v6(&group, lo) {
+                Err(e) => println!("note: the machine refuses IPv6 multicast ({e}); skipped"),
+                Ok(()) => {
+                    let sender = UdpSocket::bind("[::1]:0").unwrap();
+                    let to = SocketAddr::V6(std::net::SocketAddrV6::new(group, port, 0, lo));
+                    if let Some(got) = multicast_round(&sender, &receiver, to, b"v6 group").await {
+                        assert_eq!(got, b"v6 group");
+                    }
+                    receiver.leave_multicast_v6(&group, lo).unwrap();
+                    assert!(receiver.leave_multicast_v6(&group, lo).is_err());
+                }
+            }
         });
     });
 }

@@ -32,6 +32,7 @@
 //! ```
 
 mod addr;
+mod sockopt;
 mod tcp;
 mod udp;
 mod unix;

@@ -5,8 +5,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use super::addr::{self, ToSocketAddrs};
+use super::sockopt;
 use crate::io::stream::Stream;
 use crate::reactor::{Direction, Registration};
 
@@ -254,6 +256,72 @@ impl TcpStream {
     /// What the OS says.
     pub fn nodelay(&self) -> io::Result<bool> {
         self.inner.io.nodelay()
+    }
+
+    /// Sets `SO_LINGER`, what closing the socket does with data not yet
+    /// sent. `None` (the default): the close returns at once and the
+    /// kernel sends the data in the background. `Some(d)`: the kernel waits
+    /// up to `d` for it to be sent (eddy's drop is still non-blocking, so
+    /// the wait happens out of sight) and then resets the connection.
+    /// `Some(Duration::ZERO)`: the close resets the connection at once
+    /// (RST instead of FIN), dropping unsent data. The kernel counts whole
+    /// seconds: a fraction is dropped, as tokio does (so 500 ms means 0,
+    /// a reset); a duration beyond `i32::MAX` seconds is capped there.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy::net::{TcpListener, TcpStream};
+    ///
+    /// eddy::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let stream = TcpStream::connect(listener.local_addr()?).await?;
+    ///     assert_eq!(stream.linger()?, None);
+    ///     stream.set_linger(Some(Duration::ZERO))?; // reset on close
+    ///     assert_eq!(stream.linger()?, Some(Duration::ZERO));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        sockopt::set_linger(self.inner.io.as_fd(), linger)
+    }
+
+    /// The `SO_LINGER` setting, as [`set_linger`](TcpStream::set_linger)
+    /// takes it.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        sockopt::linger(self.inner.io.as_fd())
+    }
+
+    /// Sets `IP_TTL`, the time-to-live of the packets sent (1 to 255;
+    /// IPv4 sockets).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for 0 or a value above 255 (std would take
+    /// `u32::MAX` as "the default"; eddy refuses it); otherwise what the
+    /// OS says.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        sockopt::check_ttl(ttl, 1)?;
+        self.inner.io.set_ttl(ttl)
+    }
+
+    /// The `IP_TTL` of the packets sent.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.inner.io.ttl()
     }
 
     /// Reads what has come without taking it: the next read gets the same

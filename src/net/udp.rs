@@ -7,11 +7,12 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
 use super::addr::{self, ToSocketAddrs};
+use super::sockopt;
 use crate::io::{Interest, Ready};
 use crate::reactor::{Direction, Registration};
 
@@ -379,6 +380,162 @@ impl UdpSocket {
     /// `NotConnected` if [`connect`](UdpSocket::connect) was not called.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.peer_addr()
+    }
+
+    /// Sets `SO_BROADCAST`: whether datagrams may go to a broadcast address.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.io.set_broadcast(on)
+    }
+
+    /// Whether `SO_BROADCAST` is set.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        self.io.broadcast()
+    }
+
+    /// Sets `IP_TTL`, the time-to-live of the datagrams sent (1 to 255).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for 0 or a value above 255 (std would take
+    /// `u32::MAX` as "the default"; eddy refuses it); otherwise what the
+    /// OS says.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        sockopt::check_ttl(ttl, 1)?;
+        self.io.set_ttl(ttl)
+    }
+
+    /// The `IP_TTL` of the datagrams sent.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.ttl()
+    }
+
+    /// Joins the IPv4 multicast group `multiaddr` on the interface with
+    /// address `interface` (`Ipv4Addr::UNSPECIFIED`: the system picks one).
+    ///
+    /// # Errors
+    ///
+    /// What the OS says (`InvalidInput` for an address that is not
+    /// multicast, `AddrInUse` if already joined...).
+    pub fn join_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.io.join_multicast_v4(&multiaddr, &interface)
+    }
+
+    /// Joins the IPv6 multicast group `multiaddr` on the interface with
+    /// index `interface` (0: the system picks one).
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
+    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.io.join_multicast_v6(multiaddr, interface)
+    }
+
+    /// Leaves a group joined with [`join_multicast_v4`](UdpSocket::join_multicast_v4).
+    ///
+    /// # Errors
+    ///
+    /// What the OS says (`AddrNotAvailable` if not joined).
+    pub fn leave_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        self.io.leave_multicast_v4(&multiaddr, &interface)
+    }
+
+    /// Leaves a group joined with [`join_multicast_v6`](UdpSocket::join_multicast_v6).
+    ///
+    /// # Errors
+    ///
+    /// What the OS says (`AddrNotAvailable` if not joined).
+    pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        self.io.leave_multicast_v6(multiaddr, interface)
+    }
+
+    /// Sets `IP_MULTICAST_LOOP`: whether IPv4 multicast datagrams sent come
+    /// back to this host's own members of the group (on by default).
+    ///
+    /// # Errors
+    ///
+    /// What the OS says (an IPv6 socket may refuse).
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        self.io.set_multicast_loop_v4(on)
+    }
+
+    /// Whether `IP_MULTICAST_LOOP` is set.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        self.io.multicast_loop_v4()
+    }
+
+    /// Sets `IPV6_MULTICAST_LOOP`, as [`set_multicast_loop_v4`](UdpSocket::set_multicast_loop_v4)
+    /// for IPv6.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says (an IPv4 socket refuses).
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        self.io.set_multicast_loop_v6(on)
+    }
+
+    /// Whether `IPV6_MULTICAST_LOOP` is set.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says (an IPv4 socket refuses).
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        self.io.multicast_loop_v6()
+    }
+
+    /// Sets `IP_MULTICAST_TTL`, the time-to-live of IPv4 multicast datagrams
+    /// sent (1 by default: they stay on the local network).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a value above 255; otherwise what the OS says.
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        sockopt::check_ttl(ttl, 0)?;
+        self.io.set_multicast_ttl_v4(ttl)
+    }
+
+    /// The `IP_MULTICAST_TTL`.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        self.io.multicast_ttl_v4()
+    }
+
+    /// Sets `IP_TOS`, the type-of-service byte of the IPv4 datagrams sent
+    /// (DSCP and ECN bits; the kernel keeps the low byte). Linux.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a value above `i32::MAX`; otherwise what the OS
+    /// says (an IPv6 socket may refuse).
+    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
+        sockopt::set_tos(self.io.as_fd(), tos)
+    }
+
+    /// The `IP_TOS` byte.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
+    pub fn tos(&self) -> io::Result<u32> {
+        sockopt::tos(self.io.as_fd())
     }
 }
 
