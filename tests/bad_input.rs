@@ -882,6 +882,30 @@ fn unix_listener_bind_to_bad_paths() {
     });
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn unix_abstract_names_in_use_or_unbound() {
+    use std::os::linux::net::SocketAddrExt;
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let name = format!("\0eddy-bad-input-{}-abstract", std::process::id());
+            let _held = UnixListener::bind(&name).unwrap();
+            let err = UnixListener::bind(&name).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+            let nobody = format!("\0eddy-bad-input-{}-nobody", std::process::id());
+            let err = UnixStream::connect(&nobody).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(&nobody[1..]).unwrap();
+            let err = UnixStream::connect_addr(&addr).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+            // A name too long for sun_path.
+            let long = format!("\0{}", "x".repeat(200));
+            let err = UnixListener::bind(&long).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        });
+    });
+}
+
 #[test]
 fn connecting_to_a_closed_port_is_refused_promptly() {
     watchdog(LIMIT, || {

@@ -1829,6 +1829,54 @@ fn unix_connect_errors() {
     });
 }
 
+/// Bug 6 of issue 16: a path that starts with NUL (an abstract name) was
+/// refused with "paths must not contain interior null bytes".
+#[cfg(target_os = "linux")]
+#[test]
+fn unix_abstract_names_by_path_and_by_address() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::SocketAddr as UnixAddr;
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let name = format!("eddy-test-{}-abstract", std::process::id());
+            // bind and connect with "\0name".
+            let path = format!("\0{name}-path");
+            let listener = UnixListener::bind(&path).unwrap();
+            let local = listener.local_addr().unwrap();
+            assert_eq!(
+                local.as_abstract_name(),
+                Some(format!("{name}-path").as_bytes())
+            );
+            assert_eq!(local.as_pathname(), None, "no file");
+            let (client, accepted) = futures::join!(UnixStream::connect(&path), listener.accept());
+            let (client, (server, _)) = (client.unwrap(), accepted.unwrap());
+            client.write_all(b"abstract").await.unwrap();
+            let mut buf = [0; 8];
+            server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"abstract");
+            // bind_addr and connect_addr with a std SocketAddr.
+            let addr = UnixAddr::from_abstract_name(format!("{name}-addr")).unwrap();
+            let listener = UnixListener::bind_addr(&addr).unwrap();
+            let client = UnixStream::connect_addr(&addr).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            server.write_all(b"back").await.unwrap();
+            client.read_exact(&mut buf[..4]).await.unwrap();
+            assert_eq!(&buf[..4], b"back");
+            assert_eq!(
+                client.peer_addr().unwrap().as_abstract_name(),
+                Some(format!("{name}-addr").as_bytes())
+            );
+            // And with a path address.
+            let file = TempPath::new("by-addr.sock");
+            let addr = UnixAddr::from_pathname(&file).unwrap();
+            let listener = UnixListener::bind_addr(&addr).unwrap();
+            assert!(file.0.exists());
+            let _client = UnixStream::connect_addr(&addr).await.unwrap();
+            listener.accept().await.unwrap();
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // eddy::io::Async
 // ---------------------------------------------------------------------------

@@ -5,10 +5,11 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use crate::io::stream::Stream;
-use crate::reactor::{Direction, Registration, current_reactor};
+use crate::reactor::{Direction, Reactor, Registration, current_reactor};
 
 /// A Unix-domain socket listening for connections.
 ///
@@ -39,12 +40,67 @@ pub struct UnixListener {
 
 impl UnixListener {
     /// Binds to the socket file at `path` (which must not exist) and
-    /// listens. Needs a runtime.
+    /// listens. On Linux, a `path` that starts with a NUL byte names a
+    /// socket in the abstract namespace (no file; the name is the bytes
+    /// after the NUL), as tokio. Needs a runtime.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says: `AddrInUse` if the file (or abstract name)
+    /// exists, `NotFound` for a missing directory, `InvalidInput` for a
+    /// path too long for a socket address (or with a NUL byte inside).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime (before any socket file is made).
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         // Find the runtime first: outside one, panic before the socket file exists.
         let reactor = current_reactor();
-        let mut io = mio::net::UnixListener::bind(path)?;
+        UnixListener::bind_in(reactor, &socket_addr(path.as_ref())?)
+    }
+
+    /// Binds to `addr` and listens: a path, or (Linux) an abstract name
+    /// made with `SocketAddrExt::from_abstract_name`. Needs a runtime.
+    ///
+    /// # Errors
+    ///
+    /// As [`bind`](UnixListener::bind).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// use std::os::linux::net::SocketAddrExt;
+    /// use std::os::unix::net::SocketAddr;
+    /// use eddy::net::{UnixListener, UnixStream};
+    ///
+    /// eddy::block_on(async {
+    ///     let name = format!("eddy-doc-{}", std::process::id());
+    ///     let addr = SocketAddr::from_abstract_name(name.as_bytes())?;
+    ///     let listener = UnixListener::bind_addr(&addr)?;
+    ///     let client = UnixStream::connect_addr(&addr).await?;
+    ///     let (server, _) = listener.accept().await?;
+    ///     client.write_all(b"hi").await?;
+    ///     let mut buf = [0; 2];
+    ///     server.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"hi");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn bind_addr(addr: &SocketAddr) -> io::Result<UnixListener> {
+        UnixListener::bind_in(current_reactor(), addr)
+    }
+
+    fn bind_in(reactor: Rc<Reactor>, addr: &SocketAddr) -> io::Result<UnixListener> {
+        let mut io = mio::net::UnixListener::bind_addr(addr)?;
         let reg = Registration::new_in(reactor, &mut io, mio::Interest::READABLE)?;
         Ok(UnixListener { io, reg })
     }
@@ -98,9 +154,30 @@ impl UnixListener {
     }
 
     /// The address this listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.local_addr()
     }
+}
+
+/// The socket address of `path`. On Linux, a leading NUL byte makes it a
+/// name in the abstract namespace (std's `from_pathname` refuses NULs).
+fn socket_addr(path: &Path) -> io::Result<SocketAddr> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        if let Some(name) = path.as_os_str().as_bytes().strip_prefix(b"\0") {
+            #[cfg(target_os = "android")]
+            use std::os::android::net::SocketAddrExt;
+            #[cfg(target_os = "linux")]
+            use std::os::linux::net::SocketAddrExt;
+            return SocketAddr::from_abstract_name(name);
+        }
+    }
+    SocketAddr::from_pathname(path)
 }
 
 impl Drop for UnixListener {
@@ -145,10 +222,36 @@ pub struct UnixStream {
 }
 
 impl UnixStream {
-    /// Connects to the socket at `path`. Needs a runtime. If the listener's
-    /// queue is full, Linux refuses at once (`WouldBlock`), as with tokio.
+    /// Connects to the socket at `path` (on Linux, a `path` that starts
+    /// with a NUL byte names an abstract socket, as in
+    /// [`UnixListener::bind`]). Needs a runtime. If the listener's queue is
+    /// full, Linux refuses at once (`WouldBlock`), as with tokio.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says: `NotFound` for no socket file, `ConnectionRefused`
+    /// for a socket nobody listens on, `WouldBlock` for a full queue,
+    /// `InvalidInput` for a path too long (or with a NUL byte inside).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let inner = Stream::new(mio::net::UnixStream::connect(path)?)?;
+        UnixStream::connect_addr(&socket_addr(path.as_ref())?).await
+    }
+
+    /// Connects to `addr`: a path, or (Linux) an abstract name (see
+    /// [`UnixListener::bind_addr`]). Needs a runtime.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](UnixStream::connect).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    pub async fn connect_addr(addr: &SocketAddr) -> io::Result<UnixStream> {
+        let inner = Stream::new(mio::net::UnixStream::connect_addr(addr)?)?;
         inner.reg.clear_ready(Direction::Write);
         inner.reg.wait(Direction::Write).await?;
         if let Some(e) = inner.io.take_error()? {
