@@ -276,8 +276,21 @@ macro_rules! stream_common {
             /// Shuts down the read half, the write half, or both. After
             /// `Shutdown::Write` the peer reads end of stream, and this side
             /// can still read what the peer sends.
+            ///
+            /// A connection the peer has already reset (or that is gone for
+            /// another reason) has no halves left to shut: the OS says
+            /// `NotConnected`, and this returns `Ok(())`, as tokio does (so
+            /// closing a stream after a reset is not an error).
+            ///
+            /// # Errors
+            ///
+            /// What the OS says, except `NotConnected`.
             pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
-                self.inner.io.shutdown(how)?;
+                match self.inner.io.shutdown(how) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotConnected => {}
+                    Err(e) => return Err(e),
+                }
                 self.inner.shut_down(how);
                 Ok(())
             }
@@ -327,7 +340,8 @@ macro_rules! stream_common {
                 std::task::Poll::Ready(Ok(()))
             }
 
-            /// Shuts down the write half: the peer reads end of stream.
+            /// Shuts down the write half: the peer reads end of stream. After
+            /// a reset by the peer this is `Ok(())` (see `shutdown`).
             fn poll_close(
                 self: std::pin::Pin<&mut Self>,
                 _: &mut std::task::Context<'_>,
