@@ -62,8 +62,14 @@ pub struct Async<T: AsRawFd> {
 impl<T: AsRawFd> Async<T> {
     /// Makes `io` non-blocking and registers it with the current runtime.
     ///
-    /// Fails with the OS error if the descriptor cannot be watched (epoll
-    /// refuses regular files, for instance: `EPERM`). Panics outside a runtime.
+    /// # Errors
+    ///
+    /// The OS's error if the descriptor cannot be made non-blocking or
+    /// watched (epoll refuses regular files, for instance: `EPERM`).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
     #[track_caller]
     pub fn new(io: T) -> io::Result<Async<T>> {
         let fd = io.as_raw_fd();
@@ -76,11 +82,24 @@ impl<T: AsRawFd> Async<T> {
     }
 
     /// The inner object.
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "`io` is `None` only inside `into_inner`, which consumes `self`"
+    )]
     pub fn get_ref(&self) -> &T {
         self.io.as_ref().expect("present until into_inner")
     }
 
     /// Deregisters the descriptor and gives the object back (still non-blocking).
+    ///
+    /// # Errors
+    ///
+    /// The OS's error if epoll refuses to let go of the descriptor (the
+    /// object is lost then: it is dropped, which closes it).
+    #[allow(
+        clippy::missing_panics_doc,
+        reason = "`io` is `None` only inside `into_inner`, which consumes `self`"
+    )]
     pub fn into_inner(mut self) -> io::Result<T> {
         let io = self.io.take().expect("present until into_inner");
         self.reg.deregister(&mut SourceFd(&io.as_raw_fd()))?;
@@ -130,14 +149,25 @@ impl<T: AsRawFd> Async<T> {
     }
 
     /// Runs a non-blocking read `op` until it does not say `WouldBlock`,
-    /// waiting for readiness in between.
+    /// waiting for readiness in between. On a fresh `Async` the first try
+    /// is at once (nothing waits for epoll first).
+    ///
+    /// # Errors
+    ///
+    /// What `op` returns, other than `WouldBlock`; an error if the runtime
+    /// is gone.
     pub async fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         let io = self.get_ref();
         self.reg.io(Direction::Read, || op(io)).await
     }
 
     /// Runs a non-blocking write `op` until it does not say `WouldBlock`,
-    /// waiting for readiness in between.
+    /// waiting for readiness in between (the first try is at once).
+    ///
+    /// # Errors
+    ///
+    /// What `op` returns, other than `WouldBlock`; an error if the runtime
+    /// is gone.
     pub async fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         let io = self.get_ref();
         self.reg.io(Direction::Write, || op(io)).await

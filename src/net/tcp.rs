@@ -42,8 +42,16 @@ impl TcpListener {
     /// 1024 as tokio's, capped by the system's `somaxconn`). Not async: a
     /// literal address never blocks; a host name is resolved on this thread
     /// and may block. Each resolved address is tried in turn. Needs a
-    /// runtime (it registers with the current one); panics outside one,
-    /// before any socket is made.
+    /// runtime (it registers with the current one).
+    ///
+    /// # Errors
+    ///
+    /// A name that does not resolve, or the OS's error for the last
+    /// address tried (`AddrInUse`, `AddrNotAvailable`, `PermissionDenied`...).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime, before any socket is made.
     #[track_caller]
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let reactor = crate::reactor::current_reactor();
@@ -64,6 +72,14 @@ impl TcpListener {
     }
 
     /// Takes a std listener over (making it non-blocking). Needs a runtime.
+    ///
+    /// # Errors
+    ///
+    /// The OS's error if it cannot be made non-blocking or registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
     #[track_caller]
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
@@ -78,9 +94,14 @@ impl TcpListener {
 
     /// Waits for a connection and returns it with the peer's address.
     ///
-    /// Several tasks may accept on one listener at once. An error such as
-    /// `EMFILE` is returned as is, and the queued connection stays queued: a
-    /// server should back off before it retries (see the [module docs](super)).
+    /// Several tasks may accept on one listener at once. On a fresh
+    /// listener the first try is at once.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says. After `EMFILE` (no descriptor left) the queued
+    /// connection stays queued: a server should back off before it retries
+    /// (see the [module docs](super)). An error if the runtime is gone.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = self.reg.io(Direction::Read, || self.io.accept()).await?;
         // The new stream joins the listener's runtime, whichever polls this.
@@ -185,8 +206,16 @@ impl TcpStream {
     /// Connects to `addr`: a `SocketAddr`, `"host:port"`, `(host, port)`, a
     /// slice of addresses (what std's `ToSocketAddrs` takes). A host name is
     /// resolved on the blocking pool, never on the loop's thread, and each
-    /// address is tried in turn; the last error is returned if none works
-    /// (`ConnectionRefused` for a closed port). Needs a runtime.
+    /// address is tried in turn. Needs a runtime.
+    ///
+    /// # Errors
+    ///
+    /// A name that does not resolve, or the last address's error if none
+    /// works (`ConnectionRefused` for a closed port).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let mut last = None;
         for addr in addr::resolve(&addr).await? {
@@ -217,6 +246,14 @@ impl TcpStream {
     }
 
     /// Takes a std stream over (making it non-blocking). Needs a runtime.
+    ///
+    /// # Errors
+    ///
+    /// The OS's error if it cannot be made non-blocking or registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
     #[track_caller]
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
@@ -231,11 +268,19 @@ impl TcpStream {
     }
 
     /// The remote address.
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` once the connection is gone (after a reset).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.peer_addr()
     }
 
     /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.local_addr()
     }

@@ -39,7 +39,17 @@ pub struct UdpSocket {
 
 impl UdpSocket {
     /// Binds to `addr`. Not async: a literal address never blocks; a host
-    /// name is resolved on this thread. Needs a runtime.
+    /// name is resolved on this thread. Each resolved address is tried in
+    /// turn. Needs a runtime.
+    ///
+    /// # Errors
+    ///
+    /// A name that does not resolve, or the OS's error for the last
+    /// address tried (`AddrInUse`...).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
     #[track_caller]
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let addrs = addr::resolve_now(&addr)?;
@@ -47,6 +57,14 @@ impl UdpSocket {
     }
 
     /// Takes a std socket over (making it non-blocking). Needs a runtime.
+    ///
+    /// # Errors
+    ///
+    /// The OS's error if it cannot be made non-blocking or registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
     #[track_caller]
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         socket.set_nonblocking(true)?;

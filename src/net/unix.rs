@@ -106,6 +106,14 @@ impl UnixListener {
     }
 
     /// Takes a std listener over (making it non-blocking). Needs a runtime.
+    ///
+    /// # Errors
+    ///
+    /// The OS's error if it cannot be made non-blocking or registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
     #[track_caller]
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         listener.set_nonblocking(true)?;
@@ -118,8 +126,13 @@ impl UnixListener {
         Ok(UnixListener { io, reg })
     }
 
-    /// Waits for a connection. Errors such as `EMFILE` are returned as is
-    /// (see [`TcpListener::accept`](super::TcpListener::accept)).
+    /// Waits for a connection.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says; after `EMFILE`, back off before retrying (see
+    /// [`TcpListener::accept`](super::TcpListener::accept)). An error if
+    /// the runtime is gone.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (stream, peer) = self.reg.io(Direction::Read, || self.io.accept()).await?;
         // The new stream joins the listener's runtime, whichever polls this.
@@ -261,6 +274,14 @@ impl UnixStream {
     }
 
     /// A pair of connected streams. Needs a runtime.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says (`EMFILE`...).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
     #[track_caller]
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = mio::net::UnixStream::pair()?;
@@ -275,6 +296,14 @@ impl UnixStream {
     }
 
     /// Takes a std stream over (making it non-blocking). Needs a runtime.
+    ///
+    /// # Errors
+    ///
+    /// The OS's error if it cannot be made non-blocking or registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
     #[track_caller]
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         stream.set_nonblocking(true)?;
@@ -284,11 +313,19 @@ impl UnixStream {
     }
 
     /// The peer's address.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.peer_addr()
     }
 
     /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// What the OS says.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.io.local_addr()
     }
