@@ -3,10 +3,18 @@
 //! Every type here wraps a mio socket registered with the current runtime's
 //! reactor (so constructing one needs a runtime: inside `block_on`, `turn`
 //! or a task). Operations try the syscall first and wait for readiness only
-//! when it says `WouldBlock`. The stream types implement `futures_io`'s
-//! `AsyncRead` and `AsyncWrite`, both for `T` and for `&T`, so two tasks
-//! sharing an `Rc<TcpStream>` can read and write at once; they also have
-//! inherent `read`, `write`, `write_all` and `read_exact` futures.
+//! when it says `WouldBlock`, even on a fresh socket (an accepted
+//! connection's first data is read without a trip through epoll).
+//! Readiness waits (`readable`, `ready`, `poll_read_ready`...) instead say
+//! what epoll said: a fresh socket is not readable until the reactor's first
+//! event for it (which reports the state as of registration) says so, or an
+//! operation found it ready. Each operation also has a `try_` form that
+//! never waits, to pair with those waits.
+//!
+//! The stream types implement `futures_io`'s `AsyncRead` and `AsyncWrite`,
+//! both for `T` and for `&T`, so two tasks sharing an `Rc<TcpStream>` can
+//! read and write at once; they also have inherent `read`, `write`,
+//! `write_all` and `read_exact` futures.
 //!
 //! Errors from the OS come back as `io::Error`; none makes the runtime spin.
 //! One caution for servers: when `accept` fails with `EMFILE` (no file
