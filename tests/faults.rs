@@ -315,6 +315,38 @@ fn sigpipe_case(case: &str) {
     });
 }
 
+/// Bug 7 of issue 16: after the peer reset the connection, the write half
+/// is gone anyway; `shutdown(Write)` and `poll_close` said `NotConnected`.
+/// Now they say `Ok(())`, as tokio.
+#[test]
+fn shutdown_and_close_after_a_peer_reset_are_ok() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            for how in ["shutdown(Write)", "shutdown(Both)", "poll_close"] {
+                let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+                let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+                let (mut stream, _) = listener.accept().await.unwrap();
+                set_linger_zero(client.as_raw_fd());
+                drop(client); // RST
+                // The reset has arrived once the stream turns readable.
+                stream.readable().await.unwrap();
+                let result = match how {
+                    "shutdown(Write)" => stream.shutdown(Shutdown::Write),
+                    "shutdown(Both)" => stream.shutdown(Shutdown::Both),
+                    _ => AsyncWriteExt::close(&mut stream).await,
+                };
+                result.unwrap_or_else(|e| panic!("{how} after a reset: {e}"));
+                // The reset itself is still reported by the next read or write.
+                let err = stream.write(b"x").await.unwrap_err();
+                assert!(
+                    is_reset_like(&err) || err.kind() == ErrorKind::NotConnected,
+                    "{how}: {err}"
+                );
+            }
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // 2. A peer that never reads
 // ---------------------------------------------------------------------------
