@@ -6,9 +6,10 @@
 //! Per direction there are three kinds of waiters:
 //!
 //! - the *first* future waiting (`read`, `accept`, `readable`...) takes a
-//!   built-in slot: no allocation. The slot keeps its waker when the future
-//!   is done, inactive, so the same task waiting again (the next `read` in a
-//!   loop) needs no waker clone;
+//!   built-in slot: no allocation. The slot lets go of its waker when the
+//!   future is done or dropped, so a finished task (or another executor's
+//!   waker) is not kept alive by an I/O object it once waited on; the next
+//!   wait clones its waker again (a reference count, once per wait);
 //! - further futures waiting at the same time (two tasks accepting on one
 //!   listener) get slots in a slab, each freed when its future is dropped;
 //! - the `poll_*` trait methods leave their wakers in a small set,
@@ -213,8 +214,11 @@ impl ScheduledIo {
         let w = &self.dirs[dir as usize];
         match slot {
             Slot::None => {}
-            // The waker stays, inactive, for the next wait of the same task.
-            Slot::First => w.first_taken.set(false),
+            Slot::First => {
+                w.first_taken.set(false);
+                // Dropped here, with no borrow held: its drop is its owner's code.
+                drop(w.first.take());
+            }
             Slot::Other(key) => {
                 let old = w.others.borrow_mut().try_remove(key);
                 drop(old);
