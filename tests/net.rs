@@ -1980,6 +1980,36 @@ fn async_pipe_write_with_read_with_and_eof() {
     });
 }
 
+/// `Async<T>` reads and writes through `&mut T`, so types that are `Read`
+/// or `Write` only by value (std's child pipes) are `AsyncRead` /
+/// `AsyncWrite` too, not only those that read through `&T`.
+#[test]
+fn async_of_a_std_child_pipe_is_async_read_and_write() {
+    fn is_async_read<T: AsyncRead>() {}
+    fn is_async_write<T: AsyncWrite>() {}
+    is_async_read::<Async<std::process::ChildStdout>>();
+    is_async_read::<Async<std::process::ChildStderr>>();
+    is_async_write::<Async<std::process::ChildStdin>>();
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let mut child = std::process::Command::new("cat")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = Async::new(child.stdin.take().unwrap()).unwrap();
+            let mut stdout = Async::new(child.stdout.take().unwrap()).unwrap();
+            stdin.write_all(b"through cat\n").await.unwrap();
+            stdin.close().await.unwrap();
+            drop(stdin); // end of input for cat
+            let mut out = String::new();
+            stdout.read_to_string(&mut out).await.unwrap();
+            assert_eq!(out, "through cat\n");
+            assert!(child.wait().unwrap().success());
+        });
+    });
+}
+
 #[test]
 fn async_into_inner_deregisters_and_returns_the_object() {
     watchdog(LIMIT, || {

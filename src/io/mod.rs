@@ -37,6 +37,20 @@ pub(crate) async fn ready(reg: &Registration, interest: Interest) -> io::Result<
 /// Construct it inside a runtime (it registers with the current one).
 /// Several tasks may wait on it at once in either direction.
 ///
+/// Which traits it implements, for which `T`:
+///
+/// - `futures_io::AsyncRead` for `Async<T>` when `T: Read` (std's
+///   `ChildStdout`, `UnixStream`, `File` of a FIFO...), and for
+///   `&Async<T>` when `&T: Read` (sockets, std's `File`), so two tasks can
+///   share one object;
+/// - `AsyncWrite` the same way, with `Write`;
+/// - `AsRawFd` always, `AsFd` when `T: AsFd`, `Debug` when `T: Debug`.
+///
+/// For anything else, [`read_with`](Async::read_with) and
+/// [`write_with`](Async::write_with) run any non-blocking call on `&T`.
+/// A regular file cannot be registered (epoll refuses it): use
+/// [`eddy::fs`](crate::fs) for files.
+///
 /// ```
 /// use std::io::{Read, Write};
 /// use std::os::unix::net::UnixStream;
@@ -244,19 +258,22 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for Async<T> {
     }
 }
 
-impl<T: AsRawFd> AsyncRead for Async<T>
-where
-    for<'a> &'a T: Read,
-{
+/// For any `T: Read` (a pipe end such as std's `ChildStdout`, a socket, a
+/// terminal): through `&mut T`, so no `&T: Read` is needed.
+impl<T: AsRawFd + Read + Unpin> AsyncRead for Async<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut &*self).poll_read(cx, buf)
+        let this = self.get_mut();
+        let io = this.io.as_mut().expect("present until into_inner");
+        this.reg.poll_io(Direction::Read, cx, || io.read(buf))
     }
 }
 
+/// For a `T` that reads through a shared reference (`&T: Read`: sockets,
+/// std's `File`), so that two tasks can share one `Async<T>`.
 impl<T: AsRawFd> AsyncRead for &Async<T>
 where
     for<'a> &'a T: Read,
@@ -274,16 +291,18 @@ where
     }
 }
 
-impl<T: AsRawFd> AsyncWrite for Async<T>
-where
-    for<'a> &'a T: Write,
-{
+/// For any `T: Write` (a pipe end such as std's `ChildStdin`, a socket):
+/// through `&mut T`. `poll_close` flushes; it does not close the
+/// descriptor (drop the `Async`, or `into_inner`, for that).
+impl<T: AsRawFd + Write + Unpin> AsyncWrite for Async<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut &*self).poll_write(cx, buf)
+        let this = self.get_mut();
+        let io = this.io.as_mut().expect("present until into_inner");
+        this.reg.poll_io(Direction::Write, cx, || io.write(buf))
     }
 
     fn poll_write_vectored(
@@ -291,18 +310,24 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let io = this.io.as_mut().expect("present until into_inner");
+        this.reg
+            .poll_io(Direction::Write, cx, || io.write_vectored(bufs))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut &*self).poll_flush(cx)
+        let this = self.get_mut();
+        let io = this.io.as_mut().expect("present until into_inner");
+        this.reg.poll_io(Direction::Write, cx, || io.flush())
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut &*self).poll_close(cx)
+        self.poll_flush(cx)
     }
 }
 
+/// For a `T` that writes through a shared reference (`&T: Write`).
 impl<T: AsRawFd> AsyncWrite for &Async<T>
 where
     for<'a> &'a T: Write,
