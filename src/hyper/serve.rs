@@ -107,6 +107,26 @@ where
 /// # Panics
 ///
 /// Polled outside an eddy runtime: it spawns a task per connection.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::net::TcpListener;
+/// use hyper::{Response, service::service_fn};
+///
+/// eddy::block_on(async {
+///     let listener = TcpListener::bind("127.0.0.1:0")?;
+///     let hello = service_fn(|_req| async {
+///         Ok::<_, std::convert::Infallible>(Response::new("hello\n".to_string()))
+///     });
+///     let serve: eddy::hyper::Serve<_> = eddy::hyper::serve(listener, hello)
+///         .header_read_timeout(Duration::from_secs(5))
+///         .with_graceful_shutdown(eddy::time::sleep(Duration::from_millis(1)));
+///     serve.await
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Serve<S> {
     /// `None` once shutting down: dropping it refuses new connections.

@@ -129,6 +129,24 @@ impl<T: AsRawFd> Async<T> {
     /// # Errors
     ///
     /// Fails if the runtime the descriptor was registered with is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use eddy::io::Async;
+    ///
+    /// eddy::block_on(async {
+    ///     let (a, mut b) = std::os::unix::net::UnixStream::pair()?;
+    ///     let a = Async::new(a)?;
+    ///     b.write_all(b"x")?;
+    ///     a.readable().await?;
+    ///     let mut buf = [0; 1];
+    ///     assert_eq!((&*a.get_ref()).read(&mut buf)?, 1);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         self.reg.wait(Direction::Read).await
     }
@@ -139,6 +157,22 @@ impl<T: AsRawFd> Async<T> {
     /// # Errors
     ///
     /// Fails if the runtime the descriptor was registered with is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use eddy::io::Async;
+    ///
+    /// eddy::block_on(async {
+    ///     let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    ///     let a = Async::new(a)?;
+    ///     a.writable().await?;
+    ///     assert_eq!((&*a.get_ref()).write(b"hi")?, 2);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         self.reg.wait(Direction::Write).await
     }

@@ -64,6 +64,26 @@ macro_rules! stream_common {
             /// Reads some bytes; `Ok(0)` at end of stream (or for an empty
             /// `buf`). Cancel-safe: dropped before it completes, it has read
             /// nothing.
+            ///
+            /// # Errors
+            ///
+            /// What the OS says (`ConnectionReset`...), or an error if the
+            /// stream's runtime is gone.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// # eddy::block_on(async {
+            #[doc = $pair]
+            /// b.write_all(b"hello").await?;
+            /// let mut buf = [0; 1024];
+            /// let n = a.read(&mut buf).await?;
+            /// assert_eq!(&buf[..n], b"hello");
+            /// drop(b);
+            /// assert_eq!(a.read(&mut buf).await?, 0); // end of stream
+            /// # Ok::<(), std::io::Error>(()) })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub fn read<'a>(
                 &'a self,
                 buf: &'a mut [u8],
@@ -71,7 +91,25 @@ macro_rules! stream_common {
                 self.inner.read(buf)
             }
 
-            /// Writes some bytes and returns how many. Cancel-safe.
+            /// Writes some bytes and returns how many (fewer than `buf.len()`
+            /// when the kernel's buffer fills). Cancel-safe.
+            ///
+            /// # Errors
+            ///
+            /// What the OS says (`BrokenPipe` or `ConnectionReset` once the
+            /// peer is gone: never a `SIGPIPE`), or an error if the stream's
+            /// runtime is gone.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// # eddy::block_on(async {
+            #[doc = $pair]
+            /// let n = a.write(b"hello").await?;
+            /// assert_eq!(n, 5);
+            /// # Ok::<(), std::io::Error>(()) })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub fn write<'a>(
                 &'a self,
                 buf: &'a [u8],
@@ -79,8 +117,29 @@ macro_rules! stream_common {
                 self.inner.write(buf)
             }
 
-            /// Writes all of `buf`. Dropped before it completes, it may have
-            /// written a part.
+            /// Writes all of `buf`, waiting for room as often as needed.
+            /// Dropped before it completes, it may have written a part.
+            ///
+            /// # Errors
+            ///
+            /// As [`write`](Self::write); `WriteZero` if the OS accepts no
+            /// byte.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// # eddy::block_on(async {
+            #[doc = $pair]
+            /// let big = vec![7u8; 1 << 20]; // more than a socket buffer
+            /// let reader = eddy::spawn(async move {
+            ///     let mut got = vec![0u8; 1 << 20];
+            ///     b.read_exact(&mut got).await.map(|()| got)
+            /// });
+            /// a.write_all(&big).await?;
+            /// assert_eq!(reader.await??, big);
+            /// # Ok::<(), std::io::Error>(()) })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub fn write_all<'a>(
                 &'a self,
                 buf: &'a [u8],
@@ -88,8 +147,30 @@ macro_rules! stream_common {
                 self.inner.write_all(buf)
             }
 
-            /// Reads exactly `buf.len()` bytes; `UnexpectedEof` if the stream
-            /// ends first. Dropped before it completes, it may have read a part.
+            /// Reads exactly `buf.len()` bytes. Dropped before it completes,
+            /// it may have read a part.
+            ///
+            /// # Errors
+            ///
+            /// `UnexpectedEof` if the stream ends first; otherwise as
+            /// [`read`](Self::read).
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// # eddy::block_on(async {
+            #[doc = $pair]
+            /// b.write_all(b"head").await?;
+            /// b.write_all(b"er").await?;
+            /// let mut header = [0; 6];
+            /// a.read_exact(&mut header).await?;
+            /// assert_eq!(&header, b"header");
+            /// drop(b);
+            /// let err = a.read_exact(&mut header).await.unwrap_err();
+            /// assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+            /// # Ok::<(), std::io::Error>(()) })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub fn read_exact<'a>(
                 &'a self,
                 buf: &'a mut [u8],
@@ -130,6 +211,18 @@ macro_rules! stream_common {
             /// # Errors
             ///
             /// Fails if the stream's runtime is gone.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// # eddy::block_on(async {
+            #[doc = $pair]
+            /// a.writable().await?; // a new connection has room
+            /// assert_eq!(a.try_write(b"hi")?, 2);
+            /// # drop(b);
+            /// # Ok::<(), std::io::Error>(()) })?;
+            /// # Ok::<(), std::io::Error>(())
+            /// ```
             pub async fn writable(&self) -> std::io::Result<()> {
                 self.inner.reg.wait(crate::reactor::Direction::Write).await
             }

@@ -308,6 +308,20 @@ impl TcpSocket {
     /// `AddrNotAvailable` for an address of no local interface, and
     /// `EAFNOSUPPORT` or `EINVAL` for an address of the other family (an
     /// IPv6 address on a socket from `new_v4`, or the reverse).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let socket = eddy::net::TcpSocket::new_v4()?;
+    ///     socket.set_reuseaddr(true)?;
+    ///     socket.bind("127.0.0.1:0".parse().unwrap())?;
+    ///     let listener = socket.listen(128)?;
+    ///     assert!(listener.local_addr()?.port() != 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
         let (storage, len) = to_sockaddr(addr);
         // SAFETY: `storage` holds a valid sockaddr of `len` bytes.

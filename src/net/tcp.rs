@@ -52,6 +52,18 @@ impl TcpListener {
     /// # Panics
     ///
     /// Outside a runtime, before any socket is made.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     // Port 0: the OS picks a free one.
+    ///     let listener = eddy::net::TcpListener::bind("127.0.0.1:0")?;
+    ///     println!("listening on {}", listener.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let reactor = crate::reactor::current_reactor();
@@ -110,6 +122,26 @@ impl TcpListener {
     /// What the OS says. After `EMFILE` (no descriptor left) the queued
     /// connection stays queued: a server should back off before it retries
     /// (see the [module docs](super)). An error if the runtime is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::{TcpListener, TcpStream};
+    ///
+    /// eddy::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let addr = listener.local_addr()?;
+    ///     eddy::spawn(async move { TcpStream::connect(addr).await?.write_all(b"hi").await });
+    ///     // A server accepts in a loop and spawns a task per connection.
+    ///     let (stream, peer) = listener.accept().await?;
+    ///     let mut buf = [0; 2];
+    ///     stream.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"hi");
+    ///     assert!(peer.ip().is_loopback());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, peer) = self.reg.io(Direction::Read, || self.io.accept()).await?;
         // The new stream joins the listener's runtime, whichever polls this.
@@ -140,6 +172,22 @@ impl TcpListener {
     /// # Errors
     ///
     /// Fails if the listener's runtime is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::{TcpListener, TcpStream};
+    ///
+    /// eddy::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let client = eddy::spawn(TcpStream::connect(listener.local_addr()?));
+    ///     listener.readable().await?; // a connection is waiting
+    ///     let (_stream, _) = listener.accept().await?;
+    ///     client.await??;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         self.reg.wait(Direction::Read).await
     }
@@ -224,6 +272,22 @@ impl TcpStream {
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::{TcpListener, TcpStream};
+    ///
+    /// eddy::block_on(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0")?;
+    ///     let port = listener.local_addr()?.port();
+    ///     // A literal address, or a host name (looked up off the loop's thread).
+    ///     let stream = TcpStream::connect(("localhost", port)).await?;
+    ///     assert_eq!(stream.peer_addr()?.port(), port);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let mut last = None;
         for addr in addr::resolve(&addr).await? {

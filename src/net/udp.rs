@@ -50,6 +50,17 @@ impl UdpSocket {
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let socket = eddy::net::UdpSocket::bind("127.0.0.1:0")?;
+    ///     assert!(socket.local_addr()?.port() != 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let addrs = addr::resolve_now(&addr)?;
@@ -83,6 +94,23 @@ impl UdpSocket {
     /// # Errors
     ///
     /// A name that does not resolve, or the OS's error for each address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::UdpSocket;
+    ///
+    /// eddy::block_on(async {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    ///     a.connect(b.local_addr()?)?;
+    ///     b.connect(a.local_addr()?)?;
+    ///     a.send(b"hi").await?;
+    ///     let mut buf = [0; 8];
+    ///     assert_eq!(b.recv(&mut buf).await?, 2);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         addr::each(addr::resolve_now(&addr)?, |a| self.io.connect(a))
     }
@@ -94,6 +122,22 @@ impl UdpSocket {
     ///
     /// A name that does not resolve, or what the OS says (`EMSGSIZE` for a
     /// datagram too long...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::UdpSocket;
+    ///
+    /// eddy::block_on(async {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    ///     assert_eq!(a.send_to(b"ping", b.local_addr()?).await?, 4);
+    ///     let mut buf = [0; 16];
+    ///     let (n, from) = b.recv_from(&mut buf).await?;
+    ///     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
         let target = addr::resolve(&target).await?[0];
         self.reg
@@ -108,6 +152,22 @@ impl UdpSocket {
     ///
     /// What the OS says (`ConnectionRefused` on a connected socket whose
     /// peer has no listener, for instance).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::UdpSocket;
+    ///
+    /// eddy::block_on(async {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    ///     a.send_to(b"a long datagram", b.local_addr()?).await?;
+    ///     let mut buf = [0; 6];
+    ///     let (n, _from) = b.recv_from(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], b"a long"); // cut to fit
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.reg
             .io(Direction::Read, || self.io.recv_from(buf))
@@ -120,6 +180,22 @@ impl UdpSocket {
     ///
     /// `NotConnected` if [`connect`](UdpSocket::connect) was not called;
     /// otherwise what the OS says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::UdpSocket;
+    ///
+    /// eddy::block_on(async {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    ///     a.connect(b.local_addr()?)?;
+    ///     assert_eq!(a.send(b"ping").await?, 4);
+    ///     let mut buf = [0; 8];
+    ///     assert_eq!(b.recv_from(&mut buf).await?.0, 4);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.reg.io(Direction::Write, || self.io.send(buf)).await
     }
@@ -130,6 +206,23 @@ impl UdpSocket {
     ///
     /// What the OS says (`ConnectionRefused` if an earlier datagram found
     /// no listener).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::UdpSocket;
+    ///
+    /// eddy::block_on(async {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    ///     b.connect(a.local_addr()?)?; // b receives from a only
+    ///     a.send_to(b"pong", b.local_addr()?).await?;
+    ///     let mut buf = [0; 8];
+    ///     let n = b.recv(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], b"pong");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.reg.io(Direction::Read, || self.io.recv(buf)).await
     }
@@ -230,6 +323,20 @@ impl UdpSocket {
     /// # Errors
     ///
     /// Fails if the socket's runtime is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::UdpSocket;
+    ///
+    /// eddy::block_on(async {
+    ///     let (a, b) = (UdpSocket::bind("127.0.0.1:0")?, UdpSocket::bind("127.0.0.1:0")?);
+    ///     a.writable().await?;
+    ///     assert_eq!(a.try_send_to(b"now", b.local_addr()?)?, 3);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         self.reg.wait(Direction::Write).await
     }

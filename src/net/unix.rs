@@ -53,6 +53,19 @@ impl UnixListener {
     /// # Panics
     ///
     /// Outside a runtime (before any socket file is made).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let path = std::env::temp_dir().join(format!("eddy-bind-{}.sock", std::process::id()));
+    ///     let listener = eddy::net::UnixListener::bind(&path)?;
+    ///     assert_eq!(listener.local_addr()?.as_pathname(), Some(path.as_path()));
+    ///     drop(listener);
+    ///     std::fs::remove_file(&path) // the socket file stays until removed
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         // Find the runtime first: outside one, panic before the socket file exists.
@@ -133,6 +146,27 @@ impl UnixListener {
     /// What the OS says; after `EMFILE`, back off before retrying (see
     /// [`TcpListener::accept`](super::TcpListener::accept)). An error if
     /// the runtime is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::{UnixListener, UnixStream};
+    ///
+    /// eddy::block_on(async {
+    ///     // A name in Linux's abstract namespace: no file to clean up.
+    ///     let name = format!("\0eddy-accept-{}", std::process::id());
+    ///     let listener = UnixListener::bind(&name)?;
+    ///     let client = eddy::spawn(async move { UnixStream::connect(name).await });
+    ///     let (stream, _peer) = listener.accept().await?;
+    ///     let client = client.await??;
+    ///     client.write_all(b"hi").await?;
+    ///     let mut buf = [0; 2];
+    ///     stream.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"hi");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (stream, peer) = self.reg.io(Direction::Read, || self.io.accept()).await?;
         // The new stream joins the listener's runtime, whichever polls this.
@@ -162,6 +196,23 @@ impl UnixListener {
     /// # Errors
     ///
     /// Fails if the listener's runtime is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::{UnixListener, UnixStream};
+    ///
+    /// eddy::block_on(async {
+    ///     let name = format!("\0eddy-readable-{}", std::process::id());
+    ///     let listener = UnixListener::bind(&name)?;
+    ///     let client = eddy::spawn(async move { UnixStream::connect(name).await });
+    ///     listener.readable().await?; // a connection is waiting
+    ///     let (_stream, _) = listener.accept().await?;
+    ///     client.await??;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         self.reg.wait(Direction::Read).await
     }
@@ -249,6 +300,21 @@ impl UnixStream {
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use eddy::net::{UnixListener, UnixStream};
+    ///
+    /// eddy::block_on(async {
+    ///     let name = format!("\0eddy-connect-{}", std::process::id());
+    ///     let _listener = UnixListener::bind(&name)?;
+    ///     let stream = UnixStream::connect(&name).await?;
+    ///     assert!(stream.peer_addr().is_ok());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         UnixStream::connect_addr(&socket_addr(path.as_ref())?).await
     }
@@ -282,6 +348,20 @@ impl UnixStream {
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let (a, b) = eddy::net::UnixStream::pair()?;
+    ///     a.write_all(b"ping").await?;
+    ///     let mut buf = [0; 4];
+    ///     b.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"ping");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = mio::net::UnixStream::pair()?;
