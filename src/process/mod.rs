@@ -429,7 +429,15 @@ impl Command {
     /// Runs the program to its end and collects what it wrote: stdout and
     /// stderr are piped and stdin is null unless set otherwise, as std's
     /// `output`. Both pipes are read at once, so a child that writes a lot
-    /// to both never blocks. The settings are used for this run only.
+    /// to both never blocks.
+    ///
+    /// Those defaults are for this run only: afterwards, a stream not set
+    /// through this builder's [`stdin`](Command::stdin),
+    /// [`stdout`](Command::stdout) or [`stderr`](Command::stderr) is back to
+    /// `inherit`, which is `spawn`'s default. A stream set on the std
+    /// command, before [`From`] or through [`as_std_mut`](Command::as_std_mut),
+    /// is not known to this builder (std cannot tell): `output` replaces it,
+    /// and it is `inherit` afterwards too.
     ///
     /// # Errors
     ///
