@@ -4,16 +4,16 @@
 //!
 //! Run it after the benchmarks, in the same target directory (cargo runs
 //! bench targets in name order, so it cannot simply come last):
-//! `cargo bench --bench executor --bench memory --bench time --bench net --bench sync --bench os && cargo bench --bench chart`.
+//! `cargo bench --features hyper --bench executor --bench memory --bench time --bench net --bench sync --bench os --bench http && cargo bench --bench chart`.
 //! It also prints each workload's two values (mean times in ns; bytes per
 //! task; CPU per round trip against the raw loop) and their ratio.
 //!
 //! A criterion group gives the ratio of the mean times of its `eddy` and
-//! `tokio` functions; `task_memory`, `tcp_echo_server_cpu` and the
-//! `*_in_turn` workloads come from the pairs those benchmarks record (bytes
-//! per task; CPU per round trip, each against the raw mio loop; the median
-//! of eddy/tokio over rounds run in turn, against 1). A workload with no
-//! result yet is left out.
+//! `tokio` functions; `task_memory`, `tcp_echo_server_cpu`, the
+//! `http_hello_*` rows and the `*_in_turn` workloads come from the pairs
+//! those benchmarks record (bytes per task; CPU per round trip, each
+//! against the raw mio loop; the median of eddy/tokio over rounds run in
+//! turn, against 1). A workload with no result yet is left out.
 
 mod common;
 
@@ -48,6 +48,13 @@ const WORKLOADS: &[(&str, &str, Option<f64>)] = &[
     ("file_read_in_turn", "time, in turn", Some(1.0)),
     ("signal_round_trip", "time", Some(1.0)),
     ("signal_round_trip_in_turn", "time, in turn", Some(1.0)),
+    ("http_hello_in_turn", "time per request, in turn", Some(1.0)),
+    ("http_hello_server_cpu", "server CPU, in turn", Some(0.95)),
+    (
+        "http_hello_server_user_cpu",
+        "server user CPU, in turn",
+        None,
+    ),
 ];
 
 /// The point estimate of the mean in a criterion `estimates.json`.

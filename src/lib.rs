@@ -31,7 +31,8 @@
 //! - [`signal`], [`process`] and [`fs`]: signals, child processes and
 //!   files, built on the pieces above like any user code would be (a
 //!   self-pipe and pidfds through [`io::Async`], files on the blocking
-//!   pool of [`task::spawn_blocking`]).
+//!   pool of [`task::spawn_blocking`]);
+//! - `hyper` (feature `hyper`): HTTP with hyper 1.x, and `serve`.
 //!
 //! [`Waker`]: std::task::Waker
 
@@ -39,6 +40,8 @@
 #![warn(missing_docs)]
 
 pub mod fs;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod io;
 pub mod net;
 pub mod process;

@@ -20,7 +20,7 @@ use std::cell::{Cell, RefCell};
 use std::fs::{self, File};
 use std::future::{Future, pending, poll_fn};
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, RawFd};
 use std::pin::{Pin, pin};
 use std::rc::Rc;
@@ -885,6 +885,30 @@ fn unix_listener_bind_to_bad_paths() {
     });
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn unix_abstract_names_in_use_or_unbound() {
+    use std::os::linux::net::SocketAddrExt;
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let name = format!("\0eddy-bad-input-{}-abstract", std::process::id());
+            let _held = UnixListener::bind(&name).unwrap();
+            let err = UnixListener::bind(&name).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+            let nobody = format!("\0eddy-bad-input-{}-nobody", std::process::id());
+            let err = UnixStream::connect(&nobody).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(&nobody[1..]).unwrap();
+            let err = UnixStream::connect_addr(&addr).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+            // A name too long for sun_path.
+            let long = format!("\0{}", "x".repeat(200));
+            let err = UnixListener::bind(&long).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        });
+    });
+}
+
 #[test]
 fn connecting_to_a_closed_port_is_refused_promptly() {
     watchdog(LIMIT, || {
@@ -1118,6 +1142,58 @@ fn oversized_datagrams_and_port_zero_are_errors() {
             a.send_to(b"ok", b.local_addr().unwrap()).await.unwrap();
             let mut buf = [0u8; 4];
             assert_eq!(b.recv_from(&mut buf).await.unwrap().0, 2);
+        });
+    });
+}
+
+#[test]
+fn socket_options_out_of_range_are_errors() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let tcp = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            for ttl in [0, 256, u32::MAX] {
+                let err = tcp.set_ttl(ttl).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::InvalidInput, "set_ttl({ttl}): {err}");
+            }
+            // Duration::MAX is capped at the largest count the kernel takes.
+            tcp.set_linger(Some(Duration::MAX)).unwrap();
+            let max = Duration::from_secs(libc::c_int::MAX as u64);
+            assert_eq!(tcp.linger().unwrap(), Some(max));
+            let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+            for (what, result) in [
+                ("set_ttl(0)", udp.set_ttl(0)),
+                ("set_ttl(256)", udp.set_ttl(256)),
+                ("set_multicast_ttl_v4(256)", udp.set_multicast_ttl_v4(256)),
+                ("set_tos(u32::MAX)", udp.set_tos(u32::MAX)),
+                (
+                    "join_multicast_v4 of a unicast address",
+                    udp.join_multicast_v4(Ipv4Addr::LOCALHOST, Ipv4Addr::UNSPECIFIED),
+                ),
+                (
+                    "leave_multicast_v4 of a group never joined",
+                    udp.leave_multicast_v4(Ipv4Addr::new(239, 1, 2, 3), Ipv4Addr::LOCALHOST),
+                ),
+                (
+                    "join_multicast_v6 on an IPv4 socket",
+                    udp.join_multicast_v6(&"ff02::1".parse().unwrap(), 0),
+                ),
+            ] {
+                let err = result.expect_err(what);
+                assert!(
+                    matches!(
+                        err.kind(),
+                        ErrorKind::InvalidInput | ErrorKind::AddrNotAvailable
+                    ) || err.raw_os_error() == Some(libc::ENOPROTOOPT),
+                    "{what}: {err}"
+                );
+            }
+            // The options that were refused left the old values.
+            assert_eq!(udp.ttl().unwrap(), 64);
+            assert_eq!(udp.multicast_ttl_v4().unwrap(), 1);
+            assert_eq!(udp.tos().unwrap(), 0);
         });
     });
 }

@@ -1,5 +1,7 @@
 //! Every example builds, runs, exits with success within 20 s, and prints
-//! the line that shows it did its job.
+//! the line that shows it did its job. The HTTP examples (12, 13) need the
+//! `hyper` feature: they are built and run under `--features hyper`, and
+//! skipped without it.
 //!
 //! The examples are built once with the same cargo and profile as this test
 //! (a no-op when `cargo test` has already built them), then run as child
@@ -35,6 +37,9 @@ fn build_examples() {
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         if profile_dir().file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
+        }
+        if cfg!(feature = "hyper") {
+            cmd.args(["--features", "hyper"]);
         }
         match cmd.status() {
             Ok(status) if status.success() => Ok(()),
@@ -494,4 +499,53 @@ fn example_16_graceful_shutdown_on_sigterm() {
 #[test]
 fn example_16_graceful_shutdown_on_ctrl_c() {
     graceful_shutdown("INT", "ctrl-c (SIGINT)");
+}
+
+#[cfg(feature = "hyper")]
+#[test]
+fn example_12_http_server() {
+    let run = run("12_http_server");
+    assert_eq!(
+        run.last_line(),
+        "done: 6 requests answered, 1 background job run, graceful shutdown with 1 request in flight"
+    );
+    run.has_line("client: GET / -> 200 \"hello from eddy\"")
+        .has_line("client: POST /jobs -> 202 \"job 1 queued\"")
+        .has_line(
+            "client: GET /api/stats -> 200 \"{\\\"requests\\\": 4, \\\"jobs_started\\\": 1, \\\"jobs_done\\\": 1}\"",
+        )
+        .has_line("client: GET /nope -> 404 \"no such page\"")
+        .has_line("server: shut down gracefully after 6 requests")
+        .has_line("client: a new connection is refused: true");
+    // The request in flight was answered after the shutdown was asked for,
+    // and the server stopped only after it.
+    let pos = |s: &str| {
+        run.stdout
+            .find(s)
+            .unwrap_or_else(|| panic!("no {s:?} in:\n{}", run.stdout))
+    };
+    let slow = run.line_starting("client: GET /slow?ms=300 -> 200 \"slept 300 ms\" after ");
+    assert!(numbers(slow)[3] >= 300, "{slow}");
+    assert!(pos("asking the server to shut down") < pos("client: GET /slow?ms=300"));
+    assert!(pos("client: GET /slow?ms=300") < pos("server: shut down gracefully"));
+    // The background job finished after its request was answered.
+    assert!(pos("client: POST /jobs") < pos("server: background job 1 done"));
+}
+
+#[cfg(feature = "hyper")]
+#[test]
+fn example_13_http_client() {
+    let run = run("13_http_client");
+    let done = run.last_line();
+    let n = numbers(done);
+    // "done: 100 pages, OK ok, T timed out, at most P in flight, in input order: true"
+    assert!(done.starts_with("done: 100 pages, "), "{done}");
+    assert!(done.ends_with(", in input order: true"), "{done}");
+    assert_eq!(n.len(), 4, "{done}");
+    assert_eq!(n[1] + n[2], 100, "{done}");
+    assert!(n[2] >= 5, "the 5 slow pages were not all cancelled: {done}");
+    assert!(n[3] <= 10, "{done}");
+    for page in [20, 40, 60, 80, 100] {
+        run.has_line(&format!("client: page {page} cancelled after 200ms"));
+    }
 }

@@ -83,12 +83,6 @@ fn socket_queue(fd: RawFd, request: libc::Ioctl) -> Option<usize> {
     (r == 0).then_some(n as usize)
 }
 
-/// The lowest descriptor number not in use.
-fn lowest_free_fd() -> RawFd {
-    // A new descriptor always takes the lowest free number.
-    File::open("/dev/null").expect("/dev/null").as_raw_fd()
-}
-
 /// Puts `SIGPIPE` back to its default action (kill the process), as a C
 /// host program that embeds eddy may have it: Rust's own start-up code
 /// ignores it, which would hide a write that raises it.
@@ -318,6 +312,38 @@ fn sigpipe_case(case: &str) {
             err.kind()
         );
         assert!(is_reset_like(&err), "{case}: {err}");
+    });
+}
+
+/// Bug 7 of issue 16: after the peer reset the connection, the write half
+/// is gone anyway; `shutdown(Write)` and `poll_close` said `NotConnected`.
+/// Now they say `Ok(())`, as tokio.
+#[test]
+fn shutdown_and_close_after_a_peer_reset_are_ok() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            for how in ["shutdown(Write)", "shutdown(Both)", "poll_close"] {
+                let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+                let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+                let (mut stream, _) = listener.accept().await.unwrap();
+                set_linger_zero(client.as_raw_fd());
+                drop(client); // RST
+                // The reset has arrived once the stream turns readable.
+                stream.readable().await.unwrap();
+                let result = match how {
+                    "shutdown(Write)" => stream.shutdown(Shutdown::Write),
+                    "shutdown(Both)" => stream.shutdown(Shutdown::Both),
+                    _ => AsyncWriteExt::close(&mut stream).await,
+                };
+                result.unwrap_or_else(|e| panic!("{how} after a reset: {e}"));
+                // The reset itself is still reported by the next read or write.
+                let err = stream.write(b"x").await.unwrap_err();
+                assert!(
+                    is_reset_like(&err) || err.kind() == ErrorKind::NotConnected,
+                    "{how}: {err}"
+                );
+            }
+        });
     });
 }
 

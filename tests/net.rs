@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use common::*;
 use eddy::Runtime;
-use eddy::io::Async;
+use eddy::io::{Async, Interest};
 use eddy::net::{TcpListener, TcpStream, UdpSocket, UnixListener, UnixStream};
 use eddy::task::yield_now;
 use futures::FutureExt;
@@ -117,12 +117,6 @@ fn assert_same_fds(now: &[(RawFd, String)], before: &[(RawFd, String)], when: &s
             before.len()
         );
     }
-}
-
-/// The lowest descriptor number not in use.
-fn lowest_free_fd() -> RawFd {
-    // A new descriptor always takes the lowest free number.
-    File::open("/dev/null").expect("/dev/null").as_raw_fd()
 }
 
 /// Polls a future once with a no-op waker, outside any runtime.
@@ -977,6 +971,36 @@ fn tcp_addresses_nodelay_and_from_std() {
     });
 }
 
+#[test]
+fn tcp_linger_and_ttl() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            assert_eq!(client.linger().unwrap(), None, "off by default");
+            for (set, get) in [
+                (Some(Duration::from_secs(5)), Some(Duration::from_secs(5))),
+                // Whole seconds, the fraction dropped (as tokio).
+                (
+                    Some(Duration::from_millis(2_900)),
+                    Some(Duration::from_secs(2)),
+                ),
+                (Some(Duration::ZERO), Some(Duration::ZERO)),
+                (None, None),
+            ] {
+                client.set_linger(set).unwrap();
+                assert_eq!(client.linger().unwrap(), get, "set_linger({set:?})");
+            }
+            client.set_ttl(7).unwrap();
+            assert_eq!(client.ttl().unwrap(), 7);
+            // Linger zero: the close resets the connection.
+            client.set_linger(Some(Duration::ZERO)).unwrap();
+            drop(client);
+            let err = server.read(&mut [0; 8]).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::ConnectionReset, "{err}");
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Several tasks on one object
 // ---------------------------------------------------------------------------
@@ -1410,6 +1434,272 @@ fn udp_send_to_a_host_name() {
     });
 }
 
+#[test]
+fn udp_readiness_and_try_methods() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let b = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+            let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+            let mut buf = [0; 16];
+            for e in [
+                b.try_recv_from(&mut buf).unwrap_err(),
+                b.try_peek_from(&mut buf).unwrap_err(),
+            ] {
+                assert_eq!(e.kind(), ErrorKind::WouldBlock);
+            }
+            // readable() waits for a datagram; writable() for the first event.
+            let waiter = eddy::spawn({
+                let b = b.clone();
+                async move { b.readable().await.unwrap() }
+            });
+            a.writable().await.unwrap();
+            reactor_round_trip().await;
+            assert!(!waiter.is_finished(), "readable() with nothing queued");
+            assert_eq!(a.try_send_to(b"one", b_addr).unwrap(), 3);
+            waiter.await.unwrap();
+            let ready = b
+                .ready(Interest::READABLE | Interest::WRITABLE)
+                .await
+                .unwrap();
+            assert!(ready.is_readable() && ready.is_writable(), "{ready:?}");
+            assert_eq!(b.try_peek_from(&mut buf).unwrap(), (3, a_addr));
+            assert_eq!(b.try_recv_from(&mut buf).unwrap(), (3, a_addr));
+            assert_eq!(&buf[..3], b"one");
+            assert_eq!(
+                b.try_recv_from(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            // Connected: try_send and try_recv.
+            a.connect(b_addr).unwrap();
+            b.connect(a_addr).unwrap();
+            assert_eq!(
+                b.try_recv(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            assert_eq!(a.try_send(b"two").unwrap(), 3);
+            b.readable().await.unwrap();
+            assert_eq!(b.try_recv(&mut buf).unwrap(), 3);
+            assert_eq!(&buf[..3], b"two");
+        });
+    });
+}
+
+#[test]
+fn udp_peek_peek_from_and_peek_sender_leave_the_datagram() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let b = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+            let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+            // Each waits for a datagram.
+            let peekers = eddy::spawn({
+                let b = b.clone();
+                async move {
+                    let sender = b.peek_sender().await.unwrap();
+                    let mut buf = [0; 16];
+                    let (n, from) = b.peek_from(&mut buf).await.unwrap();
+                    (sender, buf[..n].to_vec(), from)
+                }
+            });
+            reactor_round_trip().await;
+            assert!(!peekers.is_finished());
+            a.send_to(b"datagram", b_addr).await.unwrap();
+            let (sender, data, from) = peekers.await.unwrap();
+            assert_eq!(
+                (sender, data.as_slice(), from),
+                (a_addr, &b"datagram"[..], a_addr)
+            );
+            // Still queued, whole: a short peek cuts only what it returns.
+            let mut small = [0; 4];
+            assert_eq!(b.peek_from(&mut small).await.unwrap(), (4, a_addr));
+            let mut buf = [0; 16];
+            assert_eq!(b.recv_from(&mut buf).await.unwrap(), (8, a_addr));
+            assert_eq!(&buf[..8], b"datagram");
+            // peek on a connected socket.
+            b.connect(a_addr).unwrap();
+            a.send_to(b"again", b_addr).await.unwrap();
+            assert_eq!(b.peek(&mut buf).await.unwrap(), 5);
+            assert_eq!(b.recv(&mut buf).await.unwrap(), 5);
+            assert_eq!(&buf[..5], b"again");
+        });
+    });
+}
+
+#[test]
+fn udp_poll_methods() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let b = Rc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
+            let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+            // poll_recv_from waits, and its task is woken by the datagram.
+            let receiver = eddy::spawn({
+                let b = b.clone();
+                async move {
+                    let mut buf = [0; 16];
+                    let (n, from) = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
+                    (buf[..n].to_vec(), from)
+                }
+            });
+            reactor_round_trip().await;
+            assert!(!receiver.is_finished());
+            poll_fn(|cx| a.poll_send_ready(cx)).await.unwrap();
+            let n = poll_fn(|cx| a.poll_send_to(cx, b"first", b_addr))
+                .await
+                .unwrap();
+            assert_eq!(n, 5);
+            assert_eq!(receiver.await.unwrap(), (b"first".to_vec(), a_addr));
+            // poll_peek_from leaves it; poll_recv_ready says it is there.
+            a.send_to(b"second", b_addr).await.unwrap();
+            poll_fn(|cx| b.poll_recv_ready(cx)).await.unwrap();
+            let mut buf = [0; 16];
+            let got = poll_fn(|cx| b.poll_peek_from(cx, &mut buf)).await.unwrap();
+            assert_eq!(got, (6, a_addr));
+            let got = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
+            assert_eq!((&buf[..got.0], got.1), (&b"second"[..], a_addr));
+            // Connected: poll_send and poll_recv (cut to the buffer, as recv).
+            a.connect(b_addr).unwrap();
+            b.connect(a_addr).unwrap();
+            let n = poll_fn(|cx| a.poll_send(cx, b"third!")).await.unwrap();
+            assert_eq!(n, 6);
+            let mut small = [0; 5];
+            let n = poll_fn(|cx| b.poll_recv(cx, &mut small)).await.unwrap();
+            assert_eq!((n, &small), (5, b"third"));
+        });
+    });
+}
+
+#[test]
+fn udp_socket_options() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let v4 = UdpSocket::bind("127.0.0.1:0").unwrap();
+            assert!(!v4.broadcast().unwrap());
+            v4.set_broadcast(true).unwrap();
+            assert!(v4.broadcast().unwrap());
+            v4.set_ttl(42).unwrap();
+            assert_eq!(v4.ttl().unwrap(), 42);
+            assert!(v4.multicast_loop_v4().unwrap(), "on by default");
+            v4.set_multicast_loop_v4(false).unwrap();
+            assert!(!v4.multicast_loop_v4().unwrap());
+            assert_eq!(v4.multicast_ttl_v4().unwrap(), 1, "1 by default");
+            v4.set_multicast_ttl_v4(9).unwrap();
+            assert_eq!(v4.multicast_ttl_v4().unwrap(), 9);
+            assert_eq!(v4.tos().unwrap(), 0);
+            v4.set_tos(0x10).unwrap(); // IPTOS_LOWDELAY
+            assert_eq!(v4.tos().unwrap(), 0x10);
+            // The TOS byte travels with the datagrams; they still arrive.
+            let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+            v4.send_to(b"tos", peer.local_addr().unwrap())
+                .await
+                .unwrap();
+            let mut buf = [0; 8];
+            assert_eq!(peer.recv_from(&mut buf).await.unwrap().0, 3);
+            match UdpSocket::bind("[::1]:0") {
+                Ok(v6) => {
+                    assert!(v6.multicast_loop_v6().unwrap());
+                    v6.set_multicast_loop_v6(false).unwrap();
+                    assert!(!v6.multicast_loop_v6().unwrap());
+                    // IPv6 options on an IPv4 socket are the OS's error.
+                    assert!(v4.set_multicast_loop_v6(true).is_err());
+                }
+                Err(e) => println!("note: no IPv6 loopback ({e}); IPv6 options not tested"),
+            }
+        });
+    });
+}
+
+/// The interface index of the loopback device.
+fn loopback_index() -> u32 {
+    // SAFETY: if_nametoindex reads the NUL-terminated name we pass.
+    unsafe { libc::if_nametoindex(c"lo".as_ptr()) }
+}
+
+/// Sends `msg` from `sender` to `group` and returns what `receiver` got,
+/// or `None` (with a note) if the machine does not deliver it.
+async fn multicast_round(
+    sender: &UdpSocket,
+    receiver: &UdpSocket,
+    group: SocketAddr,
+    msg: &[u8],
+) -> Option<Vec<u8>> {
+    if let Err(e) = sender.send_to(msg, group).await {
+        println!("note: multicast send to {group} refused ({e}); skipped");
+        return None;
+    }
+    let mut buf = [0; 64];
+    match eddy::time::timeout(Duration::from_secs(2), receiver.recv_from(&mut buf)).await {
+        Ok(got) => {
+            let (n, from) = got.unwrap();
+            assert_eq!(from, sender.local_addr().unwrap());
+            Some(buf[..n].to_vec())
+        }
+        Err(_) => {
+            println!("note: multicast to {group} not delivered on loopback; skipped");
+            None
+        }
+    }
+}
+
+#[test]
+fn udp_multicast_on_loopback_v4_and_v6() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            // IPv4: a group joined on 127.0.0.1; the sender, bound to
+            // 127.0.0.1, sends through the loopback device.
+            let group = Ipv4Addr::new(239, 255, 42, 99);
+            let receiver = UdpSocket::bind("0.0.0.0:0").unwrap();
+            let port = receiver.local_addr().unwrap().port();
+            match receiver.join_multicast_v4(group, Ipv4Addr::LOCALHOST) {
+                Err(e) => println!("note: the machine refuses multicast ({e}); IPv4 skipped"),
+                Ok(()) => {
+                    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+                    let to = SocketAddr::from((group, port));
+                    if let Some(got) = multicast_round(&sender, &receiver, to, b"v4 group").await {
+                        assert_eq!(got, b"v4 group");
+                        receiver
+                            .leave_multicast_v4(group, Ipv4Addr::LOCALHOST)
+                            .unwrap();
+                        // Left: leaving again is an error; nothing more comes.
+                        assert!(
+                            receiver
+                                .leave_multicast_v4(group, Ipv4Addr::LOCALHOST)
+                                .is_err()
+                        );
+                        sender.send_to(b"after", to).await.unwrap();
+                        let probe = UdpSocket::bind("127.0.0.1:0").unwrap();
+                        probe.send_to(b"probe", ("127.0.0.1", port)).await.unwrap();
+                        let mut buf = [0; 16];
+                        let (n, _) = receiver.recv_from(&mut buf).await.unwrap();
+                        assert_eq!(&buf[..n], b"probe", "a datagram to a group left");
+                    }
+                }
+            }
+            // IPv6: a link-local group on the loopback device.
+            let Ok(receiver) = UdpSocket::bind("[::]:0") else {
+                println!("note: no IPv6; IPv6 multicast skipped");
+                return;
+            };
+            let port = receiver.local_addr().unwrap().port();
+            let group: std::net::Ipv6Addr = "ff02::4242".parse().unwrap();
+            let lo = loopback_index();
+            match receiver.join_multicast_v6(&group, lo) {
+                Err(e) => println!("note: the machine refuses IPv6 multicast ({e}); skipped"),
+                Ok(()) => {
+                    let sender = UdpSocket::bind("[::1]:0").unwrap();
+                    let to = SocketAddr::V6(std::net::SocketAddrV6::new(group, port, 0, lo));
+                    if let Some(got) = multicast_round(&sender, &receiver, to, b"v6 group").await {
+                        assert_eq!(got, b"v6 group");
+                    }
+                    receiver.leave_multicast_v6(&group, lo).unwrap();
+                    assert!(receiver.leave_multicast_v6(&group, lo).is_err());
+                }
+            }
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Unix-domain sockets
 // ---------------------------------------------------------------------------
@@ -1533,6 +1823,54 @@ fn unix_connect_errors() {
     });
 }
 
+/// Bug 6 of issue 16: a path that starts with NUL (an abstract name) was
+/// refused with "paths must not contain interior null bytes".
+#[cfg(target_os = "linux")]
+#[test]
+fn unix_abstract_names_by_path_and_by_address() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::SocketAddr as UnixAddr;
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let name = format!("eddy-test-{}-abstract", std::process::id());
+            // bind and connect with "\0name".
+            let path = format!("\0{name}-path");
+            let listener = UnixListener::bind(&path).unwrap();
+            let local = listener.local_addr().unwrap();
+            assert_eq!(
+                local.as_abstract_name(),
+                Some(format!("{name}-path").as_bytes())
+            );
+            assert_eq!(local.as_pathname(), None, "no file");
+            let (client, accepted) = futures::join!(UnixStream::connect(&path), listener.accept());
+            let (client, (server, _)) = (client.unwrap(), accepted.unwrap());
+            client.write_all(b"abstract").await.unwrap();
+            let mut buf = [0; 8];
+            server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"abstract");
+            // bind_addr and connect_addr with a std SocketAddr.
+            let addr = UnixAddr::from_abstract_name(format!("{name}-addr")).unwrap();
+            let listener = UnixListener::bind_addr(&addr).unwrap();
+            let client = UnixStream::connect_addr(&addr).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            server.write_all(b"back").await.unwrap();
+            client.read_exact(&mut buf[..4]).await.unwrap();
+            assert_eq!(&buf[..4], b"back");
+            assert_eq!(
+                client.peer_addr().unwrap().as_abstract_name(),
+                Some(format!("{name}-addr").as_bytes())
+            );
+            // And with a path address.
+            let file = TempPath::new("by-addr.sock");
+            let addr = UnixAddr::from_pathname(&file).unwrap();
+            let listener = UnixListener::bind_addr(&addr).unwrap();
+            assert!(file.0.exists());
+            let _client = UnixStream::connect_addr(&addr).await.unwrap();
+            listener.accept().await.unwrap();
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // eddy::io::Async
 // ---------------------------------------------------------------------------
@@ -1638,6 +1976,36 @@ fn async_pipe_write_with_read_with_and_eof() {
             assert_same(&got, &data, "through the pipe");
             // End of stream stays.
             assert_eq!(r.read_with(|mut f| f.read(&mut buf)).await.unwrap(), 0);
+        });
+    });
+}
+
+/// `Async<T>` reads and writes through `&mut T`, so types that are `Read`
+/// or `Write` only by value (std's child pipes) are `AsyncRead` /
+/// `AsyncWrite` too, not only those that read through `&T`.
+#[test]
+fn async_of_a_std_child_pipe_is_async_read_and_write() {
+    fn is_async_read<T: AsyncRead>() {}
+    fn is_async_write<T: AsyncWrite>() {}
+    is_async_read::<Async<std::process::ChildStdout>>();
+    is_async_read::<Async<std::process::ChildStderr>>();
+    is_async_write::<Async<std::process::ChildStdin>>();
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let mut child = std::process::Command::new("cat")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = Async::new(child.stdin.take().unwrap()).unwrap();
+            let mut stdout = Async::new(child.stdout.take().unwrap()).unwrap();
+            stdin.write_all(b"through cat\n").await.unwrap();
+            stdin.close().await.unwrap();
+            drop(stdin); // end of input for cat
+            let mut out = String::new();
+            stdout.read_to_string(&mut out).await.unwrap();
+            assert_eq!(out, "through cat\n");
+            assert!(child.wait().unwrap().success());
         });
     });
 }
@@ -1833,6 +2201,522 @@ fn several_tasks_wait_on_one_async_in_each_direction() {
             for w in writers {
                 w.await.unwrap().unwrap();
             }
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Readiness: waits say what epoll said, operations try first
+// ---------------------------------------------------------------------------
+
+/// Completes once the reactor has delivered an event made after the call:
+/// by then, every event pending at the call has been taken in too.
+async fn reactor_round_trip() {
+    let (x, y) = UnixStream::pair().unwrap();
+    // A read that says WouldBlock: x now waits for a real edge.
+    assert!(x.read(&mut [0; 1]).now_or_never().is_none());
+    y.write_all(b"!").await.unwrap();
+    x.read_exact(&mut [0; 1]).await.unwrap();
+}
+
+/// A waker that counts its wakes.
+struct WakeCount(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for WakeCount {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn wake_count() -> (std::sync::Arc<WakeCount>, std::task::Waker) {
+    let count = std::sync::Arc::new(WakeCount(0.into()));
+    (count.clone(), std::task::Waker::from(count))
+}
+
+/// Bug 1 of issue 16: on a fresh socket, `readable()` completed at once.
+#[test]
+fn readable_on_a_fresh_socket_waits_until_the_peer_writes() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            let peer_wrote = Rc::new(Cell::new(false));
+            let reader = eddy::spawn({
+                let peer_wrote = peer_wrote.clone();
+                async move {
+                    server.readable().await.unwrap();
+                    assert!(
+                        peer_wrote.get(),
+                        "readable() completed before the peer wrote"
+                    );
+                    server
+                }
+            });
+            // The reader's first poll and the server socket's first event
+            // (writable only) both come and go.
+            for _ in 0..3 {
+                reactor_round_trip().await;
+            }
+            assert!(!reader.is_finished(), "readable() completed with no data");
+            peer_wrote.set(true);
+            client.write_all(b"data").await.unwrap();
+            let server = reader.await.unwrap();
+            let mut buf = [0; 4];
+            assert_eq!(server.try_read(&mut buf).unwrap(), 4);
+            assert_eq!(&buf, b"data");
+        });
+    });
+}
+
+#[test]
+fn poll_readable_on_a_fresh_object_is_pending_after_its_first_event() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let noop = &mut Context::from_waker(std::task::Waker::noop());
+            let (client, server) = tcp_pair().await;
+            let (ux, _uy) = UnixStream::pair().unwrap();
+            let (pr, _pw) = pipe();
+            let pr = Async::new(pr).unwrap();
+            let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+            reactor_round_trip().await;
+            assert!(server.poll_read_ready(noop).is_pending(), "tcp");
+            assert!(client.poll_read_ready(noop).is_pending(), "tcp client");
+            assert!(ux.poll_read_ready(noop).is_pending(), "unix");
+            assert!(pr.poll_readable(noop).is_pending(), "Async pipe");
+            assert!(udp.poll_recv_ready(noop).is_pending(), "udp");
+            for ready in [
+                server.readable().now_or_never(),
+                ux.readable().now_or_never(),
+                pr.readable().now_or_never(),
+                udp.readable().now_or_never(),
+            ] {
+                assert!(ready.is_none(), "a readable() completed with no data");
+            }
+            // They are all writable: the first event said so.
+            assert!(server.poll_write_ready(noop).is_ready());
+            assert!(ux.poll_write_ready(noop).is_ready());
+            assert!(udp.poll_send_ready(noop).is_ready());
+            let ready = server
+                .ready(Interest::READABLE | Interest::WRITABLE)
+                .now_or_never()
+                .unwrap()
+                .unwrap();
+            assert!(ready.is_writable() && !ready.is_readable());
+        });
+    });
+}
+
+#[test]
+fn writable_on_a_fresh_object_waits_for_the_first_event() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let noop = &mut Context::from_waker(std::task::Waker::noop());
+            let (a, _b) = UnixStream::pair().unwrap();
+            let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let (_pr, pw) = pipe();
+            let pw = Async::new(pw).unwrap();
+            // Nothing from epoll yet: a wait does not presume.
+            assert!(a.poll_write_ready(noop).is_pending());
+            assert!(udp.poll_send_ready(noop).is_pending());
+            assert!(pw.poll_writable(noop).is_pending());
+            // The first event says they are writable.
+            a.writable().await.unwrap();
+            udp.writable().await.unwrap();
+            pw.writable().await.unwrap();
+        });
+    });
+}
+
+/// Data that came before the registration is reported by epoll's first
+/// event: a wait on a fresh object never misses it.
+#[test]
+fn readable_on_a_fresh_accepted_socket_sees_data_that_came_before() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            client.write_all(b"early").unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            wait_readable_outside(&server);
+            let noop = &mut Context::from_waker(std::task::Waker::noop());
+            assert!(
+                server.poll_read_ready(noop).is_pending(),
+                "no event seen yet"
+            );
+            server.readable().await.unwrap();
+            let ready = server.ready(Interest::READABLE).await.unwrap();
+            assert!(ready.is_readable() && !ready.is_writable() && !ready.is_read_closed());
+            let mut buf = [0; 5];
+            server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"early");
+        });
+    });
+}
+
+/// Blocks (poll(2), outside the reactor) until `fd` has data to read.
+fn wait_readable_outside(fd: &impl AsRawFd) {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll reads and writes the one pollfd we pass.
+    let r = unsafe { libc::poll(&mut pfd, 1, 5_000) };
+    assert_eq!(r, 1, "poll: {}", io::Error::last_os_error());
+}
+
+/// Operations still try first: no trip through epoll for data that is
+/// already there.
+#[test]
+fn read_on_a_fresh_accepted_socket_with_data_queued_reads_at_once() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut clients = Vec::new();
+            for _ in 0..3 {
+                let mut client = std::net::TcpStream::connect(addr).unwrap();
+                client.write_all(b"hello").unwrap();
+                clients.push(client);
+            }
+            let mut buf = [0; 5];
+            // read, try_read and the AsyncRead trait, each on a fresh socket.
+            let (s1, _) = listener.accept().await.unwrap();
+            let (s2, _) = listener.accept().await.unwrap();
+            let (s3, _) = listener.accept().await.unwrap();
+            for s in [&s1, &s2, &s3] {
+                wait_readable_outside(s);
+            }
+            // Each completes at its first poll: nothing waits for epoll.
+            let n = s1
+                .read(&mut buf)
+                .now_or_never()
+                .expect("read waited")
+                .unwrap();
+            assert_eq!(&buf[..n], b"hello");
+            assert_eq!(s2.try_read(&mut buf).unwrap(), 5);
+            let n = AsyncReadExt::read(&mut &s3, &mut buf)
+                .now_or_never()
+                .expect("poll_read waited")
+                .unwrap();
+            assert_eq!(n, 5);
+        });
+    });
+}
+
+/// A read that succeeds on a fresh object shows it readable: a task
+/// already waiting in `readable()` is woken, with no event from epoll.
+#[test]
+fn an_operation_that_finds_a_fresh_object_ready_wakes_the_readiness_waiters() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            b.write_all(b"0123456789").await.unwrap();
+            let (count, waker) = wake_count();
+            let mut cx = Context::from_waker(&waker);
+            let mut readable = Box::pin(a.readable());
+            assert!(readable.as_mut().poll(&mut cx).is_pending());
+            // A full read on presumed readiness: the socket was ready.
+            let mut buf = [0; 4];
+            assert_eq!(a.try_read(&mut buf).unwrap(), 4);
+            assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+            assert!(readable.as_mut().poll(&mut cx).is_ready());
+            // A short read drains the buffer: a new wait waits again.
+            let mut buf = [0; 64];
+            assert_eq!(a.try_read(&mut buf).unwrap(), 6);
+            assert!(a.readable().now_or_never().is_none());
+            // Same for an Async and read_with.
+            let (x, y) = std::os::unix::net::UnixStream::pair().unwrap();
+            let x = Async::new(x).unwrap();
+            (&y).write_all(b"xy").unwrap();
+            let (count, waker) = wake_count();
+            let mut cx = Context::from_waker(&waker);
+            let mut readable = Box::pin(x.readable());
+            assert!(readable.as_mut().poll(&mut cx).is_pending());
+            let n = x
+                .read_with(|mut s| s.read(&mut [0; 1]))
+                .now_or_never()
+                .unwrap()
+                .unwrap();
+            assert_eq!(n, 1);
+            assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+            assert!(readable.as_mut().poll(&mut cx).is_ready());
+        });
+    });
+}
+
+/// An operation that says `WouldBlock` on a fresh object clears the
+/// presumption: waits and operations then wait for a real edge, which comes.
+#[test]
+fn would_block_on_a_fresh_object_then_the_edge_comes() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            let e = server.try_read(&mut [0; 8]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::WouldBlock);
+            // Not even tried now: it says WouldBlock without a syscall.
+            let e = server.try_read(&mut [0; 8]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::WouldBlock);
+            let server = Rc::new(server);
+            let waiter = eddy::spawn({
+                let server = server.clone();
+                async move { server.readable().await.unwrap() }
+            });
+            reactor_round_trip().await;
+            assert!(!waiter.is_finished());
+            client.write_all(b"edge").await.unwrap();
+            waiter.await.unwrap();
+            let mut buf = [0; 8];
+            let n = server.read(&mut buf).now_or_never().unwrap().unwrap();
+            assert_eq!(&buf[..n], b"edge");
+            // That short read drained the socket: a read waits for the next edge.
+            let reader = eddy::spawn({
+                let server = server.clone();
+                async move {
+                    let mut buf = [0; 8];
+                    let n = server.read(&mut buf).await.unwrap();
+                    buf[..n].to_vec()
+                }
+            });
+            reactor_round_trip().await;
+            assert!(!reader.is_finished());
+            client.write_all(b"more").await.unwrap();
+            assert_eq!(reader.await.unwrap(), b"more");
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Streams: readiness without a future (try_read, ready, peek...)
+// ---------------------------------------------------------------------------
+
+/// Calls `try_write` with 64 KiB chunks until it says `WouldBlock` (the
+/// send buffer and the peer's receive buffer are full); returns how much went.
+fn fill_with(try_write: impl Fn(&[u8]) -> io::Result<usize>) -> usize {
+    let chunk = vec![7u8; 64 * 1024];
+    let mut sent = 0;
+    loop {
+        match try_write(&chunk) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return sent,
+            Err(e) => panic!("try_write: {e}"),
+        }
+    }
+}
+
+#[test]
+fn try_read_and_try_write_never_wait() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            let mut buf = [0; 16];
+            // Empty buffers: Ok(0), whatever the readiness.
+            assert_eq!(server.try_read(&mut []).unwrap(), 0);
+            assert_eq!(server.try_write(&[]).unwrap(), 0);
+            assert_eq!(server.try_read_vectored(&mut []).unwrap(), 0);
+            assert_eq!(server.try_write_vectored(&[]).unwrap(), 0);
+            assert_eq!(
+                server.try_read(&mut buf).unwrap_err().kind(),
+                ErrorKind::WouldBlock
+            );
+            assert_eq!(client.try_write(b"abc").unwrap(), 3);
+            server.readable().await.unwrap();
+            assert_eq!(server.try_read(&mut buf).unwrap(), 3);
+            assert_eq!(&buf[..3], b"abc");
+            // Vectored: gathered on the way out, scattered on the way in.
+            let out = [io::IoSlice::new(b"hello "), io::IoSlice::new(b"world")];
+            assert_eq!(client.try_write_vectored(&out).unwrap(), 11);
+            server.readable().await.unwrap();
+            let (mut x, mut y) = ([0; 4], [0; 16]);
+            let n = server
+                .try_read_vectored(&mut [io::IoSliceMut::new(&mut x), io::IoSliceMut::new(&mut y)])
+                .unwrap();
+            assert_eq!(n, 11);
+            assert_eq!((&x, &y[..7]), (b"hell", &b"o world"[..]));
+            assert_eq!(
+                server
+                    .try_read_vectored(&mut [io::IoSliceMut::new(&mut x)])
+                    .unwrap_err()
+                    .kind(),
+                ErrorKind::WouldBlock
+            );
+            // try_write until the buffers are full; writable() then waits
+            // until the peer reads.
+            let sent = fill_with(|b| client.try_write(b));
+            assert!(sent > 0);
+            let client = Rc::new(client);
+            let writer = eddy::spawn({
+                let client = client.clone();
+                async move { client.writable().await.unwrap() }
+            });
+            reactor_round_trip().await;
+            assert!(!writer.is_finished(), "writable() with full buffers");
+            let mut drained = 0;
+            let mut big = vec![0; 64 * 1024];
+            while drained < sent {
+                drained += server.read(&mut big).await.unwrap();
+            }
+            writer.await.unwrap();
+            assert!(client.try_write(b"room").unwrap() > 0);
+            // End of stream: try_read says Ok(0), at once and every time.
+            drop(client);
+            let mut rest = Vec::new();
+            loop {
+                server.readable().await.unwrap();
+                match server.try_read(&mut big) {
+                    Ok(0) => break,
+                    Ok(n) => rest.extend_from_slice(&big[..n]),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                    Err(e) => panic!("try_read: {e}"),
+                }
+            }
+            assert_eq!(rest, b"room");
+            assert_eq!(server.try_read(&mut buf).unwrap(), 0);
+            assert_eq!(server.try_read(&mut buf).unwrap(), 0);
+        });
+    });
+}
+
+#[test]
+fn unix_try_read_try_write_and_ready() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let sent = fill_with(|b| a.try_write(b));
+            let ready = a.ready(Interest::WRITABLE).now_or_never();
+            assert!(ready.is_none(), "ready(WRITABLE) with a full buffer");
+            let mut buf = vec![0; sent];
+            b.read_exact(&mut buf).await.unwrap();
+            let ready = a.ready(Interest::WRITABLE).await.unwrap();
+            assert!(ready.is_writable() && !ready.is_readable());
+            let out = [io::IoSlice::new(b"ab"), io::IoSlice::new(b"cd")];
+            assert_eq!(a.try_write_vectored(&out).unwrap(), 4);
+            let ready = b.ready(Interest::READABLE).await.unwrap();
+            assert!(ready.is_readable() && !ready.is_read_closed());
+            let mut x = [0; 4];
+            assert_eq!(
+                b.try_read_vectored(&mut [io::IoSliceMut::new(&mut x)])
+                    .unwrap(),
+                4
+            );
+            assert_eq!(&x, b"abcd");
+        });
+    });
+}
+
+#[test]
+fn ready_reports_read_closed_and_write_closed() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            // The peer shuts down its writing side: read-closed.
+            let (client, server) = tcp_pair().await;
+            client.shutdown(Shutdown::Write).unwrap();
+            let ready = server.ready(Interest::READABLE).await.unwrap();
+            assert!(ready.is_readable() && ready.is_read_closed(), "{ready:?}");
+            assert!(!ready.is_writable(), "only the directions asked for");
+            assert_eq!(server.try_read(&mut [0; 8]).unwrap(), 0);
+            // The peer resets: both sides closed.
+            let (client, server) = tcp_pair().await;
+            set_linger_zero(client.as_raw_fd());
+            drop(client);
+            server.readable().await.unwrap();
+            let ready = server
+                .ready(Interest::READABLE | Interest::WRITABLE)
+                .await
+                .unwrap();
+            assert!(
+                ready.is_read_closed() && ready.is_write_closed(),
+                "{ready:?}"
+            );
+            assert!(ready.is_readable() && ready.is_writable());
+            let err = server.try_read(&mut [0; 8]).unwrap_err();
+            assert!(is_reset_like(&err), "{err}");
+        });
+    });
+}
+
+#[test]
+fn poll_read_ready_and_poll_write_ready_wake_their_task() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (a, b) = UnixStream::pair().unwrap();
+            let a = Rc::new(a);
+            let reader = eddy::spawn({
+                let a = a.clone();
+                async move {
+                    poll_fn(|cx| a.poll_read_ready(cx)).await.unwrap();
+                    let mut buf = [0; 8];
+                    let n = a.try_read(&mut buf).unwrap();
+                    buf[..n].to_vec()
+                }
+            });
+            reactor_round_trip().await;
+            assert!(!reader.is_finished());
+            b.write_all(b"woken").await.unwrap();
+            assert_eq!(reader.await.unwrap(), b"woken");
+            poll_fn(|cx| a.poll_write_ready(cx)).await.unwrap();
+        });
+    });
+}
+
+#[test]
+fn tcp_peek_waits_for_data_and_takes_nothing() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            let server = Rc::new(server);
+            assert_eq!(server.peek(&mut []).await.unwrap(), 0);
+            let peeker = eddy::spawn({
+                let server = server.clone();
+                async move {
+                    let mut buf = [0; 16];
+                    let n = server.peek(&mut buf).await.unwrap();
+                    buf[..n].to_vec()
+                }
+            });
+            reactor_round_trip().await;
+            assert!(!peeker.is_finished(), "peek with nothing to peek at");
+            client.write_all(b"look").await.unwrap();
+            assert_eq!(peeker.await.unwrap(), b"look");
+            // Still there, as often as asked.
+            let mut buf = [0; 16];
+            assert_eq!(server.peek(&mut buf).await.unwrap(), 4);
+            assert_eq!(server.peek(&mut buf[..2]).await.unwrap(), 2);
+            server.read_exact(&mut buf[..4]).await.unwrap();
+            assert_eq!(&buf[..4], b"look");
+            // End of stream: 0.
+            drop(client);
+            assert_eq!(server.peek(&mut buf).await.unwrap(), 0);
+        });
+    });
+}
+
+#[test]
+fn listener_readable_waits_for_a_connection() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let tcp = Rc::new(TcpListener::bind("127.0.0.1:0").unwrap());
+            let path = TempPath::new("readable.sock");
+            let unix = Rc::new(UnixListener::bind(&path).unwrap());
+            let tcp_waiter = eddy::spawn({
+                let tcp = tcp.clone();
+                async move { tcp.readable().await.unwrap() }
+            });
+            let unix_waiter = eddy::spawn({
+                let unix = unix.clone();
+                async move { unix.readable().await.unwrap() }
+            });
+            reactor_round_trip().await;
+            assert!(!tcp_waiter.is_finished() && !unix_waiter.is_finished());
+            let _c1 = std::net::TcpStream::connect(tcp.local_addr().unwrap()).unwrap();
+            let _c2 = std::os::unix::net::UnixStream::connect(&path).unwrap();
+            tcp_waiter.await.unwrap();
+            unix_waiter.await.unwrap();
+            tcp.accept().now_or_never().expect("queued").unwrap();
+            unix.accept().now_or_never().expect("queued").unwrap();
         });
     });
 }

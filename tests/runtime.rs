@@ -1291,8 +1291,12 @@ fn park_hooks_run_around_each_park() {
     watchdog(LIMIT, || {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (l1, l2) = (log.clone(), log.clone());
+        let (parked_tx, parked_rx) = mpsc::channel::<()>();
         let rt = Builder::new()
-            .on_thread_park(move || l1.lock().unwrap().push("park"))
+            .on_thread_park(move || {
+                l1.lock().unwrap().push("park");
+                let _ = parked_tx.send(());
+            })
             .on_thread_unpark(move || l2.lock().unwrap().push("unpark"))
             .build()
             .unwrap();
@@ -1303,7 +1307,14 @@ fn park_hooks_run_around_each_park() {
             }
         });
         assert!(log.lock().unwrap().is_empty(), "{:?}", log.lock().unwrap());
-        rt.block_on(eddy::time::sleep(Duration::from_millis(5)));
+        // A future that another thread completes once the loop has parked.
+        let (tx, rx) = oneshot::channel::<()>();
+        let waker = thread::spawn(move || {
+            parked_rx.recv().unwrap();
+            tx.send(()).unwrap();
+        });
+        rt.block_on(rx).unwrap();
+        waker.join().unwrap();
         let log = log.lock().unwrap();
         assert!(!log.is_empty());
         assert_eq!(log.len() % 2, 0);

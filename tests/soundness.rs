@@ -484,3 +484,39 @@ fn a_sleep_moved_to_another_runtime_fires_there() {
         assert_eq!(a.next_deadline(), None, "the timer left A's wheel");
     });
 }
+
+/// An I/O object does not keep the waker of a wait that is over: a read
+/// future dropped (or done) lets go of it, so a finished task's memory, or
+/// another executor's waker, is not kept alive by a socket it once read.
+#[test]
+fn an_io_object_lets_go_of_the_waker_of_a_finished_wait() {
+    struct Flag;
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {}
+    }
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (a, b) = eddy::net::UnixStream::pair().unwrap();
+            let waker = Arc::new(Flag);
+            let foreign = Waker::from(Arc::clone(&waker));
+            let mut buf = [0u8; 4];
+            {
+                let mut read = pin!(a.read(&mut buf));
+                // Nothing to read: the future waits, holding a clone.
+                assert!(
+                    read.as_mut()
+                        .poll(&mut Context::from_waker(&foreign))
+                        .is_pending()
+                );
+                assert_eq!(Arc::strong_count(&waker), 3);
+            }
+            assert_eq!(Arc::strong_count(&waker), 2, "the socket kept the waker");
+            // The same after a wait that completes.
+            b.write_all(b"ping").await.unwrap();
+            let n = a.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"ping");
+            drop(foreign);
+            assert_eq!(Arc::strong_count(&waker), 1);
+        });
+    });
+}

@@ -1,6 +1,7 @@
 //! Helpers the benchmarks share.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::time::Duration;
 
 pub mod echo;
@@ -65,5 +66,90 @@ pub fn record_pair(name: &str, eddy: f64, tokio: f64) {
         .and_then(|()| std::fs::write(dir.join("eddy_tokio.txt"), format!("{eddy} {tokio}\n")));
     if let Err(e) = written {
         eprintln!("could not record {name} for the chart: {e}");
+    }
+}
+
+/// Counts this thread's syscalls with the `raw_syscalls:sys_enter`
+/// tracepoint, through `perf_event_open` (`None` where the machine does not
+/// allow it).
+pub struct SyscallCounter(Option<std::fs::File>);
+
+impl SyscallCounter {
+    pub fn start() -> SyscallCounter {
+        use std::os::fd::FromRawFd;
+        let id = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+            .iter()
+            .find_map(|dir| {
+                std::fs::read_to_string(format!("{dir}/events/raw_syscalls/sys_enter/id")).ok()
+            })
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        let Some(id) = id else {
+            return SyscallCounter(None);
+        };
+        // The first 64 bytes of `struct perf_event_attr` (PERF_ATTR_SIZE_VER0).
+        #[repr(C)]
+        struct Attr {
+            kind: u32,
+            size: u32,
+            config: u64,
+            sample_period: u64,
+            sample_type: u64,
+            read_format: u64,
+            flags: u64,
+            wakeup_events: u32,
+            bp_type: u32,
+            config1: u64,
+        }
+        const PERF_TYPE_TRACEPOINT: u32 = 2;
+        let attr = Attr {
+            kind: PERF_TYPE_TRACEPOINT,
+            size: std::mem::size_of::<Attr>() as u32,
+            config: id,
+            sample_period: 0,
+            sample_type: 0,
+            read_format: 0,
+            flags: 0,
+            wakeup_events: 0,
+            bp_type: 0,
+            config1: 0,
+        };
+        // SAFETY: perf_event_open reads `attr` (a valid, fully initialised
+        // struct of the declared size); pid 0 / cpu -1 = this thread on any CPU.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_perf_event_open,
+                &attr as *const Attr,
+                0,
+                -1,
+                -1,
+                0,
+            )
+        };
+        if fd < 0 {
+            return SyscallCounter(None);
+        }
+        // SAFETY: a fresh descriptor from perf_event_open, owned from here on.
+        SyscallCounter(Some(unsafe { std::fs::File::from_raw_fd(fd as i32) }))
+    }
+
+    pub fn read(&mut self) -> Option<u64> {
+        let file = self.0.as_mut()?;
+        let mut buf = [0u8; 8];
+        file.read_exact(&mut buf).ok()?;
+        Some(u64::from_ne_bytes(buf))
+    }
+}
+
+/// Keeps the calling thread on one CPU (the network benchmarks put servers
+/// on 0 and clients on 1): thread migrations between the two cores were
+/// most of their run-to-run noise.
+/// Does nothing where that is not allowed or the CPU does not exist.
+pub fn pin_to_cpu(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes
+    // within it (cpu < CPU_SETSIZE); sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }

@@ -21,7 +21,11 @@ const BATCH: usize = 32;
 ///
 /// # Errors
 ///
-/// std's: `NotFound`, `NotADirectory`, `PermissionDenied`...
+/// std's: `NotFound`, `NotADirectory`, `PermissionDenied`.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
 ///
 /// ```
 /// eddy::block_on(async {
@@ -50,6 +54,26 @@ pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
 /// The entries of a directory, from [`read_dir`], read from the pool
 /// 32 at a time (with their file types, which Linux mostly gives
 /// for free), in the order the OS lists them (not sorted; no `.` or `..`).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-read-dir-type-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     for name in ["b.txt", "a.txt"] {
+///         eddy::fs::write(dir.join(name), "").await?; // dir: a scratch directory
+///     }
+///     let mut entries = eddy::fs::read_dir(&dir).await?;
+///     let mut names = Vec::new();
+///     while let Some(entry) = entries.next_entry().await? {
+///         names.push(entry.file_name().into_string().unwrap());
+///     }
+///     names.sort(); // the OS's order is not sorted
+///     assert_eq!(names, ["a.txt", "b.txt"]);
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct ReadDir {
     state: State,
 }
@@ -77,7 +101,22 @@ impl ReadDir {
     ///
     /// # Panics
     ///
-    /// If polled outside a runtime.
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-next-entry-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     eddy::fs::write(dir.join("only"), "").await?; // dir: a scratch directory
+    ///     let mut entries = eddy::fs::read_dir(&dir).await?;
+    ///     let entry = entries.next_entry().await?.unwrap();
+    ///     assert_eq!(entry.file_name(), "only");
+    ///     assert!(entries.next_entry().await?.is_none()); // the end
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn next_entry(&mut self) -> io::Result<Option<DirEntry>> {
         poll_fn(|cx| self.poll_next_entry(cx)).await
     }
@@ -91,6 +130,22 @@ impl ReadDir {
     /// # Panics
     ///
     /// If it must read more entries outside a runtime.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-poll-next-entry-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     eddy::fs::write(dir.join("one"), "").await?; // dir: a scratch directory
+    ///     let mut entries = eddy::fs::read_dir(&dir).await?;
+    ///     let first = poll_fn(|cx| entries.poll_next_entry(cx)).await?;
+    ///     assert_eq!(first.unwrap().file_name(), "one");
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_next_entry(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<DirEntry>>> {
         loop {
             match &mut self.state {
@@ -151,7 +206,29 @@ impl fmt::Debug for ReadDir {
     }
 }
 
-/// One entry of a directory listing.
+/// One entry of a directory listing, from [`ReadDir::next_entry`]: its
+/// name and path at once, its metadata from the pool.
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-dir-entry-type-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     eddy::fs::create_dir(dir.join("sub")).await?; // dir: a scratch directory
+///     eddy::fs::write(dir.join("file.txt"), "abc").await?;
+///     let mut entries = eddy::fs::read_dir(&dir).await?;
+///     while let Some(entry) = entries.next_entry().await? {
+///         if entry.file_type().await?.is_dir() {
+///             assert_eq!(entry.file_name(), "sub");
+///         } else {
+///             assert_eq!(entry.path(), dir.join("file.txt"));
+///             assert_eq!(entry.metadata().await?.len(), 3);
+///         }
+///     }
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct DirEntry {
     std: Arc<std::fs::DirEntry>,
     /// Known when the listing gave it (`d_type`): no extra call.
@@ -161,16 +238,57 @@ pub struct DirEntry {
 impl DirEntry {
     /// The entry's full path: the directory given to `read_dir` joined
     /// with [`file_name`](DirEntry::file_name).
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-entry-path-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     eddy::fs::write(dir.join("f"), "").await?; // dir: a scratch directory
+    ///     let entry = eddy::fs::read_dir(&dir).await?.next_entry().await?.unwrap();
+    ///     assert_eq!(entry.path(), dir.join("f"));
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn path(&self) -> PathBuf {
         self.std.path()
     }
 
     /// The entry's name in its directory.
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-entry-file-name-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     eddy::fs::write(dir.join("name.txt"), "").await?; // dir: a scratch directory
+    ///     let entry = eddy::fs::read_dir(&dir).await?.next_entry().await?.unwrap();
+    ///     assert_eq!(entry.file_name(), "name.txt");
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn file_name(&self) -> OsString {
         self.std.file_name()
     }
 
-    /// The entry's inode number.
+    /// The entry's inode number (from the listing: no extra call).
+    ///
+    /// ```
+    /// use std::os::unix::fs::MetadataExt;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-entry-ino-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     eddy::fs::write(dir.join("f"), "").await?; // dir: a scratch directory
+    ///     let entry = eddy::fs::read_dir(&dir).await?.next_entry().await?.unwrap();
+    ///     assert_eq!(entry.ino(), eddy::fs::metadata(dir.join("f")).await?.ino());
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn ino(&self) -> u64 {
         std::os::unix::fs::DirEntryExt::ino(&*self.std)
     }
@@ -181,6 +299,23 @@ impl DirEntry {
     /// # Errors
     ///
     /// std's (`NotFound` if the entry was removed since it was listed).
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-entry-metadata-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     eddy::fs::write(dir.join("f"), "12").await?; // dir: a scratch directory
+    ///     let entry = eddy::fs::read_dir(&dir).await?.next_entry().await?.unwrap();
+    ///     assert_eq!(entry.metadata().await?.len(), 2);
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn metadata(&self) -> io::Result<Metadata> {
         let std = Arc::clone(&self.std);
         asyncify(move || std.metadata()).await
@@ -191,7 +326,25 @@ impl DirEntry {
     ///
     /// # Errors
     ///
-    /// std's.
+    /// std's (`NotFound` if the entry was removed since it was listed, and the
+    /// listing had not given the type).
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-entry-file-type-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     eddy::fs::symlink("elsewhere", dir.join("link")).await?; // dir: a scratch directory
+    ///     let entry = eddy::fs::read_dir(&dir).await?.next_entry().await?.unwrap();
+    ///     assert!(entry.file_type().await?.is_symlink()); // not followed
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn file_type(&self) -> io::Result<FileType> {
         if let Some(file_type) = self.file_type {
             return Ok(file_type);
@@ -230,18 +383,64 @@ pub struct DirBuilder {
 impl DirBuilder {
     /// A builder that creates one directory (not its parents), with the
     /// default mode (0o777, less the umask).
+    ///
+    /// ```
+    /// use eddy::fs::DirBuilder;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-dirbuilder-new-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     DirBuilder::new().create(dir.join("one")).await?; // dir: a scratch directory
+    ///     assert!(eddy::fs::metadata(dir.join("one")).await?.is_dir());
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> DirBuilder {
         DirBuilder::default()
     }
 
     /// Whether missing parents are created too (and an existing directory
     /// is not an error).
+    ///
+    /// ```
+    /// use eddy::fs::DirBuilder;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-dirbuilder-recursive-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let mut builder = DirBuilder::new();
+    ///     builder.recursive(true);
+    ///     builder.create(dir.join("x/y/z")).await?; // dir: a scratch directory
+    ///     builder.create(dir.join("x/y/z")).await?; // there already: fine
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn recursive(&mut self, recursive: bool) -> &mut DirBuilder {
         self.recursive = recursive;
         self
     }
 
     /// The permission bits of new directories (before the umask).
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use eddy::fs::DirBuilder;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-dirbuilder-mode-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     DirBuilder::new().mode(0o700).create(dir.join("private")).await?; // dir: a scratch directory
+    ///     let mode = eddy::fs::metadata(dir.join("private")).await?.permissions().mode();
+    ///     assert_eq!(mode & 0o077, 0); // nobody else may enter
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn mode(&mut self, mode: u32) -> &mut DirBuilder {
         self.mode = Some(mode);
         self
@@ -251,8 +450,28 @@ impl DirBuilder {
     ///
     /// # Errors
     ///
-    /// std's (`AlreadyExists` when not recursive, `NotFound` for a missing
-    /// parent...).
+    /// std's: `AlreadyExists` when not recursive (or, recursive, when `path`
+    /// is a file), `NotFound` for a missing parent when not recursive,
+    /// `PermissionDenied`.
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// use eddy::fs::DirBuilder;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-dirbuilder-create-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let builder = DirBuilder::new();
+    ///     let err = builder.create(dir.join("missing/parent")).await.unwrap_err(); // dir: a scratch directory
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn create(&self, path: impl AsRef<Path>) -> io::Result<()> {
         let path = path.as_ref().to_owned();
         let mut std = std::fs::DirBuilder::new();

@@ -88,6 +88,10 @@ const FAST_CALL_COST: usize = 8 * 1024;
 /// fails rather than wait for a disk); what is not cached goes to the
 /// pool, and so does one read after every 4 MiB read that way, so that
 /// the reading task waits like any other now and then.
+///
+/// Its reads, writes, seeks and async methods use the runtime's blocking
+/// pool, so they panic if polled outside a runtime; making one with
+/// [`from_std`](File::from_std) and dropping it need none.
 pub struct File {
     std: Arc<StdFile>,
     /// Behind an (eddy, single-thread) lock for the `&self` methods that
@@ -130,11 +134,30 @@ impl File {
     ///
     /// # Errors
     ///
-    /// std's: `NotFound`, `PermissionDenied`...
+    /// As std's: `NotFound`, `PermissionDenied`.
     ///
     /// # Panics
     ///
-    /// If polled outside a runtime (as every async method of `File`).
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    /// use futures::io::AsyncReadExt;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-open-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let err = File::open(dir.join("missing.txt")).await.unwrap_err(); // dir: a scratch directory
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    ///     eddy::fs::write(dir.join("present.txt"), "here").await?;
+    ///     let mut text = String::new();
+    ///     File::open(dir.join("present.txt")).await?.read_to_string(&mut text).await?;
+    ///     assert_eq!(text, "here");
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
         let path = path.as_ref().to_owned();
         Ok(File::from_std(asyncify(move || StdFile::open(path)).await?))
@@ -145,7 +168,30 @@ impl File {
     ///
     /// # Errors
     ///
-    /// std's.
+    /// As std's: `NotFound` if the parent directory does not exist,
+    /// `IsADirectory`, `PermissionDenied`.
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    /// use futures::io::AsyncWriteExt;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-create-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let path = dir.join("new.txt"); // dir: a scratch directory
+    ///     let mut file = File::create(&path).await?;
+    ///     file.write_all(b"fresh").await?;
+    ///     file.flush().await?; // wait for the write, and see its error
+    ///     assert_eq!(eddy::fs::read_to_string(&path).await?, "fresh");
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
         let path = path.as_ref().to_owned();
         Ok(File::from_std(
@@ -154,11 +200,33 @@ impl File {
     }
 
     /// Creates a new file for reading and writing, failing if it exists,
-    /// as [`std::fs::File::create_new`].
+    /// as [`std::fs::File::create_new`]: the check and the creation are one
+    /// step, so two tasks (or processes) cannot both create it.
     ///
     /// # Errors
     ///
-    /// std's (`AlreadyExists`).
+    /// `AlreadyExists` if anything is at `path` (a dangling link included),
+    /// and those of [`create`](File::create).
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-create-new-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let lock = dir.join("job.lock"); // dir: a scratch directory
+    ///     let _mine = File::create_new(&lock).await?;
+    ///     let err = File::create_new(&lock).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn create_new(path: impl AsRef<Path>) -> io::Result<File> {
         let path = path.as_ref().to_owned();
         Ok(File::from_std(
@@ -167,11 +235,42 @@ impl File {
     }
 
     /// An [`OpenOptions`], to open a file another way.
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    /// use futures::io::AsyncWriteExt;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-options-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let path = dir.join("log.txt"); // dir: a scratch directory
+    ///     let mut log = File::options().append(true).create(true).open(&path).await?;
+    ///     log.write_all(b"started\n").await?;
+    ///     log.flush().await?;
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn options() -> OpenOptions {
         OpenOptions::new()
     }
 
     /// Wraps an open std file. Needs no runtime.
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    /// use futures::io::AsyncReadExt;
+    ///
+    /// let std = std::fs::File::open("/dev/null")?; // opened elsewhere
+    /// let mut file = File::from_std(std);
+    /// eddy::block_on(async {
+    ///     let mut rest = Vec::new();
+    ///     assert_eq!(file.read_to_end(&mut rest).await?, 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_std(std: StdFile) -> File {
         File {
             std: Arc::new(std),
@@ -191,7 +290,28 @@ impl File {
     ///
     /// # Panics
     ///
-    /// If `max_buf_size` is 0.
+    /// If `max_buf_size` is 0 ("eddy: File::set_max_buf_size must be at least
+    /// 1").
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    /// use futures::io::AsyncReadExt;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-max-buf-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let path = dir.join("big.bin"); // dir: a scratch directory
+    ///     eddy::fs::write(&path, vec![7u8; 100_000]).await?;
+    ///     let mut file = File::open(&path).await?;
+    ///     file.set_max_buf_size(64 * 1024); // at most 64 KiB per trip to the pool
+    ///     let mut all = Vec::new();
+    ///     file.read_to_end(&mut all).await?;
+    ///     assert_eq!(all.len(), 100_000);
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_max_buf_size(&mut self, max_buf_size: usize) {
         assert!(
             max_buf_size > 0,
@@ -206,7 +326,27 @@ impl File {
     /// # Errors
     ///
     /// The error of a buffered write that failed, if one did; else
-    /// `fsync`'s.
+    /// `fsync(2)`'s, as an OS error (`EIO`: the disk failed).
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    /// use futures::io::AsyncWriteExt;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-sync-all-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let mut file = File::create(dir.join("durable.txt")).await?; // dir: a scratch directory
+    ///     file.write_all(b"must survive a power cut").await?;
+    ///     file.sync_all().await?; // written, and on the disk
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn sync_all(&self) -> io::Result<()> {
         self.settle_writes().await?;
         let std = Arc::clone(&self.std);
@@ -219,6 +359,26 @@ impl File {
     /// # Errors
     ///
     /// As `sync_all`.
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    /// use futures::io::AsyncWriteExt;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-sync-data-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let mut file = File::create(dir.join("journal")).await?; // dir: a scratch directory
+    ///     file.write_all(b"entry\n").await?;
+    ///     file.sync_data().await?;
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn sync_data(&self) -> io::Result<()> {
         self.settle_writes().await?;
         let std = Arc::clone(&self.std);
@@ -231,7 +391,30 @@ impl File {
     ///
     /// # Errors
     ///
-    /// std's (`InvalidInput` for a file not open for writing).
+    /// std's: `InvalidInput` for a file not open for writing, or the error of
+    /// `ftruncate(2)`.
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-set-len-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let path = dir.join("sized"); // dir: a scratch directory
+    ///     let file = File::create(&path).await?;
+    ///     file.set_len(1024).await?; // extended with zeros
+    ///     assert_eq!(file.metadata().await?.len(), 1024);
+    ///     let read_only = File::open(&path).await?;
+    ///     assert_eq!(read_only.set_len(0).await.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn set_len(&self, size: u64) -> io::Result<()> {
         let mut inner = self.inner.lock().await;
         inner.complete_inflight().await;
@@ -250,7 +433,26 @@ impl File {
     ///
     /// # Errors
     ///
-    /// std's.
+    /// std's: the error of `fstat(2)`, which a valid descriptor rarely gives.
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-metadata-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     eddy::fs::write(dir.join("f"), "abc").await?; // dir: a scratch directory
+    ///     let file = File::open(dir.join("f")).await?;
+    ///     assert_eq!(file.metadata().await?.len(), 3);
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn metadata(&self) -> io::Result<Metadata> {
         let std = Arc::clone(&self.std);
         asyncify(move || std.metadata()).await
@@ -260,7 +462,28 @@ impl File {
     ///
     /// # Errors
     ///
-    /// std's.
+    /// std's: `PermissionDenied` if this process does not own the file,
+    /// `ReadOnlyFilesystem`.
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use eddy::fs::{File, Permissions};
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-set-permissions-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let file = File::create(dir.join("script.sh")).await?; // dir: a scratch directory
+    ///     file.set_permissions(Permissions::from_mode(0o755)).await?;
+    ///     assert_eq!(file.metadata().await?.permissions().mode() & 0o777, 0o755);
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
         let std = Arc::clone(&self.std);
         asyncify(move || std.set_permissions(perm)).await
@@ -271,7 +494,32 @@ impl File {
     ///
     /// # Errors
     ///
-    /// std's (`EMFILE`).
+    /// The OS's error from `dup(2)`: `EMFILE` (`raw_os_error()` gives it)
+    /// when the process has no descriptor left.
+    ///
+    /// # Panics
+    ///
+    /// If polled outside a runtime (it runs on the runtime's blocking pool).
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    /// use futures::io::AsyncReadExt;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-try-clone-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     eddy::fs::write(dir.join("f"), "abcd").await?; // dir: a scratch directory
+    ///     let mut file = File::open(dir.join("f")).await?;
+    ///     let mut twin = file.try_clone().await?;
+    ///     let mut two = [0; 2];
+    ///     file.read_exact(&mut two).await?;
+    ///     twin.read_exact(&mut two).await?; // goes on where `file` stopped
+    ///     assert_eq!(&two, b"cd");
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn try_clone(&self) -> io::Result<File> {
         let std = Arc::clone(&self.std);
         Ok(File::from_std(asyncify(move || std.try_clone()).await?))
@@ -284,9 +532,28 @@ impl File {
     ///
     /// # Panics
     ///
-    /// Never in practice: only if a pool thread still held the file after
-    /// its operation completed, which the pool rules out (it drops the
-    /// closure, and its reference, before it reports the result).
+    /// If polled outside a runtime while an operation is in flight. Else never
+    /// in practice: only if a pool thread still held the file after its
+    /// operation completed, which the pool rules out (it drops the closure,
+    /// and its reference, before it reports the result).
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    /// use futures::io::AsyncWriteExt;
+    ///
+    /// eddy::block_on(async {
+    /// #     let dir = std::env::temp_dir().join(format!("eddy-doc-file-into-std-{}", std::process::id()));
+    /// #     eddy::fs::create_dir_all(&dir).await?;
+    ///     let mut file = File::create(dir.join("f")).await?; // dir: a scratch directory
+    ///     file.write_all(b"async, then sync").await?;
+    ///     file.flush().await?;
+    ///     let std_file: std::fs::File = file.into_std().await;
+    ///     assert_eq!(std_file.metadata()?.len(), 16);
+    /// #     eddy::fs::remove_dir_all(&dir).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn into_std(self) -> StdFile {
         let mut inner = self.inner.into_inner();
         inner.complete_inflight().await;
@@ -307,8 +574,16 @@ impl File {
     /// # Errors
     ///
     /// `self`, when the std file cannot be given back at once.
-    // The `File` itself comes back on failure, as tokio's.
-    #[allow(clippy::result_large_err)]
+    ///
+    /// ```
+    /// use eddy::fs::File;
+    ///
+    /// let file = File::from_std(std::fs::File::open("/dev/null")?);
+    /// let std_file = file.try_into_std().expect("idle: nothing in flight");
+    /// # drop(std_file);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[allow(clippy::result_large_err)] // the `File` itself comes back, as tokio's
     pub fn try_into_std(mut self) -> Result<StdFile, File> {
         let idle = matches!(&self.inner.get_mut().state, State::Idle(Some(buf)) if buf.is_empty());
         if !idle {

@@ -14,7 +14,10 @@
 //! on the loop's thread, with `preadv2(RWF_NOWAIT)`, which the kernel
 //! refuses (`EAGAIN`) rather than wait for a disk; the rest goes to the
 //! pool. The errors are std's, unchanged: a missing file is `NotFound`
-//! here as it is in `std::fs`.
+//! here as it is in `std::fs`. One more can come from the pool itself:
+//! an error of kind `Other` if the operation could not be handed to a
+//! thread (none could be started, or the runtime is shutting down).
+//! Every future here must be polled inside a runtime, and panics if not.
 //!
 //! ```
 //! eddy::block_on(async {
@@ -79,11 +82,25 @@ fn lost() -> io::Error {
 ///
 /// # Errors
 ///
-/// std's: `NotFound`, `PermissionDenied`, `IsADirectory`...
+/// As std's: `NotFound`, `PermissionDenied`, `IsADirectory` (for a
+/// directory), or the error of the `read(2)` that failed.
 ///
 /// # Panics
 ///
-/// If polled outside a runtime (as every function here).
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-read-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let path = dir.join("data.bin"); // dir: a scratch directory
+///     eddy::fs::write(&path, [1, 2, 3]).await?;
+///     assert_eq!(eddy::fs::read(&path).await?, [1, 2, 3]);
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::read(path)).await
@@ -93,7 +110,27 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
 ///
 /// # Errors
 ///
-/// std's; `InvalidData` if the file is not UTF-8.
+/// As [`read`], and `InvalidData` if the file is not UTF-8.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-read-to-string-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let path = dir.join("notes.txt"); // dir: a scratch directory
+///     eddy::fs::write(&path, "café").await?;
+///     assert_eq!(eddy::fs::read_to_string(&path).await?, "café");
+///     eddy::fs::write(&path, [0xff, 0xfe]).await?;
+///     let err = eddy::fs::read_to_string(&path).await.unwrap_err();
+///     assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::read_to_string(path)).await
@@ -105,7 +142,29 @@ pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `NotFound` if the parent directory does not exist,
+/// `PermissionDenied`, `IsADirectory`, or the error of the `write(2)` that
+/// failed (`StorageFull` when the disk is).
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-write-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let path = dir.join("out.txt"); // dir: a scratch directory
+///     eddy::fs::write(&path, "first version").await?;
+///     eddy::fs::write(&path, "second").await?; // truncates
+///     assert_eq!(eddy::fs::read_to_string(&path).await?, "second");
+///     let err = eddy::fs::write(dir.join("no/such/dir/f"), "x").await.unwrap_err();
+///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
     let path = path.as_ref().to_owned();
     let contents = contents.as_ref().to_owned();
@@ -117,7 +176,26 @@ pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Re
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `NotFound` if `from` (or `to`'s directory) does not exist,
+/// `InvalidInput` if `from` is not a regular file, `PermissionDenied`.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-copy-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let (from, to) = (dir.join("a.txt"), dir.join("b.txt")); // dir: a scratch directory
+///     eddy::fs::write(&from, "copied").await?;
+///     assert_eq!(eddy::fs::copy(&from, &to).await?, 6);
+///     assert_eq!(eddy::fs::read_to_string(&to).await?, "copied");
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
     let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
     asyncify(move || std::fs::copy(from, to)).await
@@ -128,7 +206,29 @@ pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u6
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `NotFound` if `from` does not exist, `CrossesDevices` if
+/// `to` is on another file system, `IsADirectory` or `NotADirectory` if
+/// `to` exists and is not of `from`'s kind, `DirectoryNotEmpty` if it is
+/// a directory with files in it, `PermissionDenied`.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-rename-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let (old, new) = (dir.join("draft.txt"), dir.join("final.txt")); // dir: a scratch directory
+///     eddy::fs::write(&old, "text").await?;
+///     eddy::fs::rename(&old, &new).await?;
+///     assert!(!eddy::fs::try_exists(&old).await?);
+///     assert_eq!(eddy::fs::read_to_string(&new).await?, "text");
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
     let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
     asyncify(move || std::fs::rename(from, to)).await
@@ -138,7 +238,27 @@ pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `NotFound`, `IsADirectory` (use [`remove_dir`]),
+/// `PermissionDenied`.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-remove-file-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let path = dir.join("temp.txt"); // dir: a scratch directory
+///     eddy::fs::write(&path, "").await?;
+///     eddy::fs::remove_file(&path).await?;
+///     let again = eddy::fs::remove_file(&path).await.unwrap_err();
+///     assert_eq!(again.kind(), std::io::ErrorKind::NotFound);
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::remove_file(path)).await
@@ -148,39 +268,123 @@ pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `NotFound`, `DirectoryNotEmpty` (use [`remove_dir_all`]),
+/// `NotADirectory`, `PermissionDenied`.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-remove-dir-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let sub = dir.join("sub"); // dir: a scratch directory
+///     eddy::fs::create_dir(&sub).await?;
+///     eddy::fs::write(sub.join("file"), "").await?;
+///     let err = eddy::fs::remove_dir(&sub).await.unwrap_err();
+///     assert_eq!(err.kind(), std::io::ErrorKind::DirectoryNotEmpty);
+///     eddy::fs::remove_file(sub.join("file")).await?;
+///     eddy::fs::remove_dir(&sub).await?;
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::remove_dir(path)).await
 }
 
 /// Removes a directory and everything in it, as
-/// [`std::fs::remove_dir_all`].
+/// [`std::fs::remove_dir_all`]. Symbolic links in it are removed, not
+/// followed.
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `NotFound` if `path` does not exist, `NotADirectory` if it
+/// is a file, or the first error met while removing what is inside
+/// (`PermissionDenied`...).
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-remove-dir-all-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let tree = dir.join("tree"); // dir: a scratch directory
+///     eddy::fs::create_dir_all(tree.join("a/b")).await?;
+///     eddy::fs::write(tree.join("a/b/leaf"), "").await?;
+///     eddy::fs::remove_dir_all(&tree).await?;
+///     assert!(!eddy::fs::try_exists(&tree).await?);
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::remove_dir_all(path)).await
 }
 
-/// Creates a directory, as [`std::fs::create_dir`].
+/// Creates a directory, as [`std::fs::create_dir`]. Its parent must
+/// exist: see [`create_dir_all`].
 ///
 /// # Errors
 ///
-/// std's (`AlreadyExists`, `NotFound` for a missing parent...).
+/// As std's: `AlreadyExists` (a directory or a file is there), `NotFound`
+/// for a missing parent, `PermissionDenied`.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-create-dir-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let logs = dir.join("logs"); // dir: a scratch directory
+///     eddy::fs::create_dir(&logs).await?;
+///     let again = eddy::fs::create_dir(&logs).await.unwrap_err();
+///     assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::create_dir(path)).await
 }
 
 /// Creates a directory and its missing parents, as
-/// [`std::fs::create_dir_all`].
+/// [`std::fs::create_dir_all`]; a directory already there is not an
+/// error.
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `AlreadyExists` if `path` is a file, `NotADirectory` if
+/// one of its parents is, `PermissionDenied`.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-create-dir-all-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let deep = dir.join("a/b/c"); // dir: a scratch directory
+///     eddy::fs::create_dir_all(&deep).await?;
+///     eddy::fs::create_dir_all(&deep).await?; // there already: fine
+///     assert!(eddy::fs::metadata(&deep).await?.is_dir());
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::create_dir_all(path)).await
@@ -190,7 +394,27 @@ pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `NotFound` (also for a broken link), `PermissionDenied` on
+/// a directory of the path that may not be searched.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-metadata-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let path = dir.join("sized.txt"); // dir: a scratch directory
+///     eddy::fs::write(&path, "12345").await?;
+///     let meta = eddy::fs::metadata(&path).await?;
+///     assert!(meta.is_file());
+///     assert_eq!(meta.len(), 5);
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::metadata(path)).await
@@ -201,7 +425,25 @@ pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
 ///
 /// # Errors
 ///
-/// std's.
+/// As [`metadata`]; a broken link is no error here.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-symlink-metadata-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let link = dir.join("link"); // dir: a scratch directory
+///     eddy::fs::symlink("no-such-target", &link).await?;
+///     assert!(eddy::fs::symlink_metadata(&link).await?.is_symlink());
+///     assert!(eddy::fs::metadata(&link).await.is_err()); // followed: broken
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::symlink_metadata(path)).await
@@ -212,7 +454,29 @@ pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `NotFound` if the path, or any part of it, does not exist
+/// (a broken link included), `NotADirectory` if a middle part is a file.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-canonicalize-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let sub = dir.join("sub"); // dir: a scratch directory
+///     eddy::fs::create_dir(&sub).await?;
+///     let roundabout = sub.join("..").join("sub");
+///     assert_eq!(
+///         eddy::fs::canonicalize(&roundabout).await?,
+///         eddy::fs::canonicalize(&sub).await?
+///     );
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<PathBuf> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::canonicalize(path)).await
@@ -223,7 +487,26 @@ pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<PathBuf> {
 ///
 /// # Errors
 ///
-/// std's (`PermissionDenied` on a directory that may not be searched).
+/// As std's: `PermissionDenied` on a directory of the path that may not
+/// be searched, and other errors of `stat(2)` but `NotFound`.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-try-exists-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let path = dir.join("maybe.txt"); // dir: a scratch directory
+///     assert!(!eddy::fs::try_exists(&path).await?);
+///     eddy::fs::write(&path, "").await?;
+///     assert!(eddy::fs::try_exists(&path).await?);
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
     let path = path.as_ref().to_owned();
     asyncify(move || path.try_exists()).await
@@ -233,7 +516,31 @@ pub async fn try_exists(path: impl AsRef<Path>) -> io::Result<bool> {
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `NotFound`, `PermissionDenied` if this process does not own
+/// the file, `ReadOnlyFilesystem`.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// use eddy::fs::Permissions;
+/// use std::os::unix::fs::PermissionsExt;
+///
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-set-permissions-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let path = dir.join("secret.txt"); // dir: a scratch directory
+///     eddy::fs::write(&path, "").await?;
+///     let owner_only = Permissions::from_mode(0o600);
+///     eddy::fs::set_permissions(&path, owner_only).await?;
+///     let mode = eddy::fs::metadata(&path).await?.permissions().mode();
+///     assert_eq!(mode & 0o777, 0o600);
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn set_permissions(path: impl AsRef<Path>, perm: Permissions) -> io::Result<()> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::set_permissions(path, perm)).await
@@ -243,28 +550,92 @@ pub async fn set_permissions(path: impl AsRef<Path>, perm: Permissions) -> io::R
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `NotFound` if `original` does not exist, `AlreadyExists`
+/// if `link` does, `CrossesDevices` across file systems,
+/// `PermissionDenied`.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// use std::os::unix::fs::MetadataExt;
+///
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-hard-link-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let (original, link) = (dir.join("a"), dir.join("b")); // dir: a scratch directory
+///     eddy::fs::write(&original, "shared").await?;
+///     eddy::fs::hard_link(&original, &link).await?;
+///     assert_eq!(eddy::fs::metadata(&link).await?.nlink(), 2);
+///     assert_eq!(eddy::fs::read_to_string(&link).await?, "shared");
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn hard_link(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
     let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
     asyncify(move || std::fs::hard_link(original, link)).await
 }
 
 /// Makes `link` a symbolic link to `original`, as
-/// [`std::os::unix::fs::symlink`].
+/// [`std::os::unix::fs::symlink`]. `original` need not exist; a relative
+/// one is resolved from the link's directory when the link is followed.
 ///
 /// # Errors
 ///
-/// std's.
+/// As std's: `AlreadyExists` if `link` exists, `NotFound` if its
+/// directory does not, `PermissionDenied`.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-symlink-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let target = dir.join("target.txt"); // dir: a scratch directory
+///     eddy::fs::write(&target, "through the link").await?;
+///     eddy::fs::symlink("target.txt", dir.join("link")).await?;
+///     assert_eq!(eddy::fs::read_to_string(dir.join("link")).await?, "through the link");
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn symlink(original: impl AsRef<Path>, link: impl AsRef<Path>) -> io::Result<()> {
     let (original, link) = (original.as_ref().to_owned(), link.as_ref().to_owned());
     asyncify(move || std::os::unix::fs::symlink(original, link)).await
 }
 
-/// What a symbolic link points to, as [`std::fs::read_link`].
+/// What a symbolic link points to, as [`std::fs::read_link`]: its text,
+/// not resolved.
 ///
 /// # Errors
 ///
-/// std's (`InvalidInput` if `path` is not a link).
+/// As std's: `NotFound`, and `InvalidInput` if `path` is not a link.
+///
+/// # Panics
+///
+/// If polled outside a runtime (it runs on the runtime's blocking pool).
+///
+/// ```
+/// eddy::block_on(async {
+/// #     let dir = std::env::temp_dir().join(format!("eddy-doc-read-link-{}", std::process::id()));
+/// #     eddy::fs::create_dir_all(&dir).await?;
+///     let link = dir.join("link"); // dir: a scratch directory
+///     eddy::fs::symlink("somewhere/else", &link).await?;
+///     assert_eq!(eddy::fs::read_link(&link).await?, std::path::Path::new("somewhere/else"));
+///     eddy::fs::write(dir.join("plain"), "").await?;
+///     let err = eddy::fs::read_link(dir.join("plain")).await.unwrap_err();
+///     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+/// #     eddy::fs::remove_dir_all(&dir).await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub async fn read_link(path: impl AsRef<Path>) -> io::Result<PathBuf> {
     let path = path.as_ref().to_owned();
     asyncify(move || std::fs::read_link(path)).await

@@ -10,7 +10,7 @@
 //! bytes, end of stream, keeps readiness too: the next read says 0 at once.)
 
 use std::future::Future;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -73,12 +73,66 @@ where
         self.reg.poll_io(Direction::Read, cx, || self.read_now(buf))
     }
 
+    /// As [`poll_read`](Stream::poll_read), into memory that may be
+    /// uninitialised (the kernel only writes to it): for a caller with a
+    /// spare-capacity buffer, which need not zero it first. `Ok(n)` means
+    /// `buf[..n]` is now initialised. The caller keeps a waiter `slot` of
+    /// its own across reads (its waker is woken in place, not cloned per
+    /// wait) and gives it back with [`release_read`](Stream::release_read).
+    #[cfg(feature = "hyper")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        slot: &mut Slot,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        self.reg.poll_io_in(Direction::Read, slot, cx, || {
+            // SAFETY: `fd` is this stream's open socket; `buf` is valid for
+            // writes of `buf.len()` bytes for the call, and `recv` writes
+            // only there (it never reads the buffer, so uninitialised
+            // memory is fine).
+            let n = unsafe {
+                libc::recv(
+                    self.io.as_raw_fd(),
+                    buf.as_mut_ptr().cast::<libc::c_void>(),
+                    buf.len(),
+                    0,
+                )
+            };
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let n = n as usize;
+            if n > 0 && n < buf.len() {
+                self.reg.clear_ready_short(Direction::Read);
+            }
+            Ok(n)
+        })
+    }
+
+    /// Frees the slot of [`poll_read_uninit`](Stream::poll_read_uninit).
+    #[cfg(feature = "hyper")]
+    pub(crate) fn release_read(&self, slot: &mut Slot) {
+        self.reg.release(Direction::Read, slot);
+    }
+
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
         self.reg
             .poll_io(Direction::Write, cx, || self.write_now(buf))
+    }
+
+    fn write_vectored_now(&self, bufs: &[IoSlice<'_>], len: usize) -> io::Result<usize> {
+        let n = send_vectored(self.io.as_raw_fd(), bufs)?;
+        if n < len {
+            self.reg.clear_ready_short(Direction::Write);
+        }
+        Ok(n)
     }
 
     pub(crate) fn poll_write_vectored(
@@ -90,13 +144,50 @@ where
         if len == 0 {
             return Poll::Ready(Ok(0));
         }
-        self.reg.poll_io(Direction::Write, cx, || {
-            let n = send_vectored(self.io.as_raw_fd(), bufs)?;
-            if n < len {
-                self.reg.clear_ready_short(Direction::Write);
+        self.reg
+            .poll_io(Direction::Write, cx, || self.write_vectored_now(bufs, len))
+    }
+
+    /// One read now, or `WouldBlock` (clearing readiness) if none can be
+    /// made. An empty `buf` reads nothing and leaves readiness alone.
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.reg.try_io(Direction::Read, || self.read_now(buf))
+    }
+
+    /// `try_read` into several buffers (`readv`).
+    pub(crate) fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
+            return Ok(0);
+        }
+        self.reg.try_io(Direction::Read, || {
+            let n = (&self.io).read_vectored(bufs)?;
+            if n > 0 && n < len {
+                self.reg.clear_ready_short(Direction::Read);
             }
             Ok(n)
         })
+    }
+
+    /// One write now, or `WouldBlock` (clearing readiness).
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.reg.try_io(Direction::Write, || self.write_now(buf))
+    }
+
+    /// `try_write` from several buffers (`sendmsg`, without `SIGPIPE`).
+    pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        if len == 0 {
+            return Ok(0);
+        }
+        self.reg
+            .try_io(Direction::Write, || self.write_vectored_now(bufs, len))
     }
 
     /// After a successful `shutdown(how)` of this stream: the directions
@@ -138,16 +229,6 @@ where
 
     pub(crate) fn write_all<'a>(&'a self, buf: &'a [u8]) -> All<Op<'a, S, &'a [u8]>> {
         All(self.write(buf))
-    }
-
-    /// Waits until the stream may be read (spurious wake-ups possible).
-    pub(crate) async fn readable(&self) -> io::Result<()> {
-        self.reg.ready(Direction::Read).await
-    }
-
-    /// Waits until the stream may be written (spurious wake-ups possible).
-    pub(crate) async fn writable(&self) -> io::Result<()> {
-        self.reg.ready(Direction::Write).await
     }
 }
 

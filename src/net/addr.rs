@@ -11,6 +11,25 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 /// Sealed: eddy needs to tell a literal address (used at once) from a host
 /// name, which [`TcpStream::connect`](super::TcpStream::connect) resolves
 /// off the loop's thread, on the blocking pool.
+///
+/// # Examples
+///
+/// ```
+/// use std::net::{Ipv4Addr, SocketAddr};
+/// use eddy::net::{TcpListener, TcpStream};
+///
+/// eddy::block_on(async {
+///     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+///     let addr: SocketAddr = listener.local_addr()?;
+///     let port = addr.port();
+///     let _a = TcpStream::connect(addr).await?; // a SocketAddr
+///     let _b = TcpStream::connect(format!("127.0.0.1:{port}")).await?; // "ip:port"
+///     let _c = TcpStream::connect(("localhost", port)).await?; // (host, port): looked up off the loop
+///     let _d = TcpStream::connect(&[addr][..]).await?; // each address in turn
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub trait ToSocketAddrs: sealed::Resolve {}
 
 impl<T: sealed::Resolve + ?Sized> ToSocketAddrs for T {}
@@ -18,14 +37,17 @@ impl<T: sealed::Resolve + ?Sized> ToSocketAddrs for T {}
 pub(crate) mod sealed {
     use super::*;
 
-    /// What an address argument turns into.
+    /// What an address argument turns into (sealed: not nameable outside
+    /// eddy).
     pub enum Addrs {
         Ready(Vec<SocketAddr>),
         /// A host name to look up, with its port if given separately.
         Lookup(String, Option<u16>),
     }
 
+    /// How an address argument says what it is (sealed).
     pub trait Resolve {
+        /// The addresses, or the host name to look up.
         fn addrs(&self) -> Addrs;
     }
 

@@ -26,6 +26,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
+use super::sockopt;
 use super::{TcpListener, TcpStream};
 use crate::io::stream::Stream;
 
@@ -267,13 +268,7 @@ impl TcpSocket {
     ///
     /// What `setsockopt(2)` reports (only on a broken socket).
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
-        let value = libc::linger {
-            l_onoff: linger.is_some().into(),
-            l_linger: linger.map_or(0, |d| {
-                libc::c_int::try_from(d.as_secs()).unwrap_or(libc::c_int::MAX)
-            }),
-        };
-        self.set_opt(libc::SOL_SOCKET, libc::SO_LINGER, &value)
+        sockopt::set_linger(self.fd.as_fd(), linger)
     }
 
     /// The `SO_LINGER` setting, in whole seconds.
@@ -282,8 +277,7 @@ impl TcpSocket {
     ///
     /// What `getsockopt(2)` reports (only on a broken socket).
     pub fn linger(&self) -> io::Result<Option<Duration>> {
-        let value: libc::linger = self.opt(libc::SOL_SOCKET, libc::SO_LINGER)?;
-        Ok((value.l_onoff != 0).then(|| Duration::from_secs(value.l_linger.max(0) as u64)))
+        sockopt::linger(self.fd.as_fd())
     }
 
     /// The address the socket is bound to (`0.0.0.0:0` or `[::]:0` before
@@ -314,6 +308,20 @@ impl TcpSocket {
     /// `AddrNotAvailable` for an address of no local interface, and
     /// `EAFNOSUPPORT` or `EINVAL` for an address of the other family (an
     /// IPv6 address on a socket from `new_v4`, or the reverse).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let socket = eddy::net::TcpSocket::new_v4()?;
+    ///     socket.set_reuseaddr(true)?;
+    ///     socket.bind("127.0.0.1:0".parse().unwrap())?;
+    ///     let listener = socket.listen(128)?;
+    ///     assert!(listener.local_addr()?.port() != 0);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
         let (storage, len) = to_sockaddr(addr);
         // SAFETY: `storage` holds a valid sockaddr of `len` bytes.
@@ -399,48 +407,11 @@ impl TcpSocket {
     }
 
     fn set_int(&self, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
-        self.set_opt(level, name, &value)
+        sockopt::set(self.fd.as_fd(), level, name, value)
     }
 
     fn int(&self, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
-        self.opt(level, name)
-    }
-
-    /// `setsockopt` with a value of type `T` (a C int or struct).
-    fn set_opt<T>(&self, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
-        // SAFETY: the kernel reads `size_of::<T>()` bytes from `value`, a
-        // live reference; each caller passes the type the option takes.
-        let r = unsafe {
-            libc::setsockopt(
-                self.raw(),
-                level,
-                name,
-                (value as *const T).cast(),
-                mem::size_of::<T>() as libc::socklen_t,
-            )
-        };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
-
-    /// `getsockopt` of a value of type `T`, a plain C type for which all
-    /// zero bytes are valid (`c_int`, `linger`).
-    fn opt<T: Copy>(&self, level: libc::c_int, name: libc::c_int) -> io::Result<T> {
-        let mut value = MaybeUninit::<T>::zeroed();
-        let mut len = mem::size_of::<T>() as libc::socklen_t;
-        // SAFETY: the kernel writes at most `len` bytes into `value`, which
-        // has room for them, and updates `len`, a live local.
-        let r = unsafe {
-            libc::getsockopt(self.raw(), level, name, value.as_mut_ptr().cast(), &mut len)
-        };
-        if r != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: zeroed, then (partly) written by the kernel; the callers'
-        // types (`c_int`, `linger`) are valid for any bytes.
-        Ok(unsafe { value.assume_init() })
+        sockopt::get_int(self.fd.as_fd(), level, name)
     }
 }
 

@@ -83,17 +83,53 @@ pub struct Command {
 impl Command {
     /// A command that runs `program` (looked up in `PATH` unless it holds
     /// a `/`), with no arguments, the parent's environment and directory.
+    /// Nothing runs until [`spawn`](Command::spawn),
+    /// [`output`](Command::output) or [`status`](Command::status).
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let status = Command::new("true").status().await?;
+    ///     assert!(status.success());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new(program: impl AsRef<OsStr>) -> Command {
         Command::from(std::process::Command::new(program))
     }
 
-    /// Adds an argument.
+    /// Adds an argument, passed to the program as it is (no shell splits
+    /// or expands it).
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let out = Command::new("echo").arg("-n").arg("two words").output().await?;
+    ///     assert_eq!(out.stdout, b"two words");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
         self.std.arg(arg);
         self
     }
 
-    /// Adds arguments.
+    /// Adds arguments, in order.
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let out = Command::new("sh").args(["-c", "echo $1-$2", "sh", "a", "b"]).output().await?;
+    ///     assert_eq!(out.stdout, b"a-b\n");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn args<I, S>(&mut self, args: I) -> &mut Command
     where
         I: IntoIterator<Item = S>,
@@ -103,13 +139,40 @@ impl Command {
         self
     }
 
-    /// Sets an environment variable for the child.
+    /// Sets an environment variable for the child (the parent's own
+    /// environment does not change).
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let out = Command::new("printenv").arg("GREETING").env("GREETING", "hi").output().await?;
+    ///     assert_eq!(out.stdout, b"hi\n");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn env(&mut self, key: impl AsRef<OsStr>, val: impl AsRef<OsStr>) -> &mut Command {
         self.std.env(key, val);
         self
     }
 
     /// Sets environment variables for the child.
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let out = Command::new("sh")
+    ///         .args(["-c", "echo $A$B"])
+    ///         .envs([("A", "1"), ("B", "2")])
+    ///         .output()
+    ///         .await?;
+    ///     assert_eq!(out.stdout, b"12\n");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Command
     where
         I: IntoIterator<Item = (K, V)>,
@@ -121,18 +184,57 @@ impl Command {
     }
 
     /// Removes an environment variable from the child's environment.
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let status = Command::new("printenv")
+    ///         .arg("GONE")
+    ///         .env("GONE", "here")
+    ///         .env_remove("GONE")
+    ///         .status()
+    ///         .await?;
+    ///     assert_eq!(status.code(), Some(1)); // printenv: no such variable
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Command {
         self.std.env_remove(key);
         self
     }
 
     /// Gives the child an empty environment (before the `env` calls).
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let out = Command::new("/usr/bin/env").env_clear().env("ONLY", "1").output().await?;
+    ///     assert_eq!(out.stdout, b"ONLY=1\n");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn env_clear(&mut self) -> &mut Command {
         self.std.env_clear();
         self
     }
 
-    /// Sets the child's working directory.
+    /// Sets the child's working directory. A relative program path is
+    /// looked up from the parent's directory, not this one.
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let out = Command::new("pwd").current_dir("/").output().await?;
+    ///     assert_eq!(out.stdout, b"/\n");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Command {
         self.std.current_dir(dir);
         self
@@ -140,6 +242,19 @@ impl Command {
 
     /// Sets the child's stdin (`Stdio::piped()` gives
     /// [`Child::stdin`] a [`ChildStdin`]).
+    ///
+    /// ```
+    /// use std::process::Stdio;
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     // Null: the child reads end of file at once.
+    ///     let out = Command::new("cat").stdin(Stdio::null()).output().await?;
+    ///     assert!(out.stdout.is_empty());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stdin(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.std.stdin(cfg);
         self.stdio_set[0] = true;
@@ -148,6 +263,22 @@ impl Command {
 
     /// Sets the child's stdout (`Stdio::piped()` gives
     /// [`Child::stdout`] a [`ChildStdout`]).
+    ///
+    /// ```
+    /// use std::process::Stdio;
+    /// use eddy::process::Command;
+    /// use futures::io::AsyncReadExt;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut child = Command::new("echo").arg("piped").stdout(Stdio::piped()).spawn()?;
+    ///     let mut text = String::new();
+    ///     child.stdout.take().unwrap().read_to_string(&mut text).await?;
+    ///     assert_eq!(text, "piped\n");
+    ///     child.wait().await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stdout(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.std.stdout(cfg);
         self.stdio_set[1] = true;
@@ -156,6 +287,24 @@ impl Command {
 
     /// Sets the child's stderr (`Stdio::piped()` gives
     /// [`Child::stderr`] a [`ChildStderr`]).
+    ///
+    /// ```
+    /// use std::process::Stdio;
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     // Set, so `output` leaves it as it is: here, thrown away.
+    ///     let out = Command::new("sh")
+    ///         .args(["-c", "echo noise >&2; echo data"])
+    ///         .stderr(Stdio::null())
+    ///         .output()
+    ///         .await?;
+    ///     assert!(out.stderr.is_empty());
+    ///     assert_eq!(out.stdout, b"data\n");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stderr(&mut self, cfg: impl Into<Stdio>) -> &mut Command {
         self.std.stderr(cfg);
         self.stdio_set[2] = true;
@@ -165,6 +314,17 @@ impl Command {
     /// Whether a [`Child`] dropped while its process runs kills it
     /// (`SIGKILL`) before it is reaped. Off by default, as in tokio: the
     /// process then runs on, and is reaped when it exits.
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let child = Command::new("sleep").arg("60").kill_on_drop(true).spawn()?;
+    ///     drop(child); // killed now, not in a minute; the runtime reaps it
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn kill_on_drop(&mut self, kill_on_drop: bool) -> &mut Command {
         self.kill_on_drop = kill_on_drop;
         self
@@ -172,12 +332,36 @@ impl Command {
 
     /// std's command underneath, for what this builder does not offer
     /// (`std::os::unix::process::CommandExt`: `uid`, `process_group`...).
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// let mut cmd = Command::new("echo");
+    /// cmd.arg("hi");
+    /// assert_eq!(cmd.as_std().get_program(), "echo");
+    /// assert_eq!(cmd.as_std().get_args().collect::<Vec<_>>(), ["hi"]);
+    /// ```
     pub fn as_std(&self) -> &std::process::Command {
         &self.std
     }
 
     /// std's command underneath, to change. Stdio set through it counts
     /// as not set for [`output`](Command::output).
+    ///
+    /// ```
+    /// use std::os::unix::process::CommandExt;
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     // The child leads a process group of its own, so a ctrl-c in the
+    ///     // terminal does not reach it.
+    ///     let mut cmd = Command::new("true");
+    ///     cmd.as_std_mut().process_group(0);
+    ///     assert!(cmd.status().await?.success());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn as_std_mut(&mut self) -> &mut std::process::Command {
         &mut self.std
     }
@@ -245,7 +429,15 @@ impl Command {
     /// Runs the program to its end and collects what it wrote: stdout and
     /// stderr are piped and stdin is null unless set otherwise, as std's
     /// `output`. Both pipes are read at once, so a child that writes a lot
-    /// to both never blocks. The settings are used for this run only.
+    /// to both never blocks.
+    ///
+    /// Those defaults are for this run only: afterwards, a stream not set
+    /// through this builder's [`stdin`](Command::stdin),
+    /// [`stdout`](Command::stdout) or [`stderr`](Command::stderr) is back to
+    /// `inherit`, which is `spawn`'s default. A stream set on the std
+    /// command, before [`From`] or through [`as_std_mut`](Command::as_std_mut),
+    /// is not known to this builder (std cannot tell): `output` replaces it,
+    /// and it is `inherit` afterwards too.
     ///
     /// # Errors
     ///
@@ -391,6 +583,19 @@ impl Child {
     /// The child's process id, or `None` once it has been reaped (after
     /// `wait` or `try_wait` saw its exit; the number may then belong to
     /// another process).
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut child = Command::new("true").spawn()?;
+    ///     assert!(child.id().is_some());
+    ///     child.wait().await?;
+    ///     assert_eq!(child.id(), None); // reaped
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn id(&self) -> Option<u32> {
         match &self.state {
             State::Running(running) => Some(running.child.id()),
@@ -410,6 +615,19 @@ impl Child {
     /// The OS's error from `waitpid` (`ECHILD` if other code reaped this
     /// child), or an error if the runtime the child was spawned on has
     /// been dropped.
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut child = Command::new("sh").args(["-c", "exit 3"]).spawn()?;
+    ///     let status = child.wait().await?;
+    ///     assert_eq!(status.code(), Some(3));
+    ///     assert_eq!(child.wait().await?, status); // the same status again
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         drop(self.stdin.take());
         let status = match &mut self.state {
@@ -458,6 +676,20 @@ impl Child {
     /// # Errors
     ///
     /// The OS's error from `kill(2)`.
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut child = Command::new("sleep").arg("60").spawn()?;
+    ///     child.start_kill()?;
+    ///     let status = child.wait().await?;
+    ///     assert_eq!(status.signal(), Some(libc::SIGKILL));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn start_kill(&mut self) -> io::Result<()> {
         match &mut self.state {
             State::Running(running) => running.child.kill(),
@@ -471,6 +703,18 @@ impl Child {
     ///
     /// Those of [`start_kill`](Child::start_kill) and
     /// [`wait`](Child::wait).
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut child = Command::new("sleep").arg("60").spawn()?;
+    ///     child.kill().await?; // killed and reaped
+    ///     assert!(!child.try_wait()?.unwrap().success());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub async fn kill(&mut self) -> io::Result<()> {
         self.start_kill()?;
         self.wait().await?;

@@ -28,34 +28,48 @@ fn register(fd: impl Into<OwnedFd>) -> io::Result<Async<File>> {
 /// input cannot hang the wait.
 ///
 /// [`Child::wait`]: super::Child::wait
+///
+/// ```
+/// use std::process::Stdio;
+/// use eddy::process::Command;
+/// use futures::io::AsyncWriteExt;
+///
+/// eddy::block_on(async {
+///     let mut child = Command::new("wc")
+///         .arg("-l")
+///         .stdin(Stdio::piped())
+///         .stdout(Stdio::piped())
+///         .spawn()?;
+///     let mut stdin = child.stdin.take().unwrap();
+///     stdin.write_all(b"one\ntwo\n").await?;
+///     stdin.close().await?; // end of input: wc counts and exits
+///     let out = child.wait_with_output().await?;
+///     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub struct ChildStdin {
     /// `None` once closed.
     pipe: Option<Async<File>>,
 }
 
-/// The two read ends, stdout and stderr, are the same but for their names.
+/// The two read ends, stdout and stderr, are the same but for their names
+/// (and their docs, given whole at each use).
 macro_rules! read_end {
-    ($name:ident, $stream:literal, $field:literal) => {
-        #[doc = concat!(
-                            "A child's standard ", $stream, ", from [`Child::", $field,
-                            "`](super::Child::", $field, "): [`AsyncRead`], ending when the child ",
-                            "closes it (usually as it exits)."
-                        )]
+    (
+        $(#[$doc:meta])*
+        pub struct $name:ident;
+        $(#[$from_std_doc:meta])*
+        pub fn from_std;
+    ) => {
+        $(#[$doc])*
         pub struct $name {
             pipe: Async<File>,
         }
 
         impl $name {
-            #[doc = concat!("Takes over the ", $stream, " pipe of a child started with ")]
-            /// `std::process::Command`, registering it with the current runtime.
-            ///
-            /// # Errors
-            ///
-            /// The OS's error if the pipe cannot be made non-blocking or watched.
-            ///
-            /// # Panics
-            ///
-            /// Outside a runtime.
+            $(#[$from_std_doc])*
             #[track_caller]
             pub fn from_std(pipe: std::process::$name) -> io::Result<$name> {
                 Ok($name {
@@ -96,8 +110,124 @@ macro_rules! read_end {
     };
 }
 
-read_end!(ChildStdout, "output", "stdout");
-read_end!(ChildStderr, "error", "stderr");
+read_end! {
+    /// A child's standard output, from [`Child::stdout`](super::Child::stdout):
+    /// [`AsyncRead`], ending when the child closes it (usually as it exits).
+    ///
+    /// ```
+    /// use std::process::Stdio;
+    /// use eddy::process::Command;
+    /// use futures::io::{AsyncBufReadExt, BufReader};
+    /// use futures::StreamExt;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut child = Command::new("sh")
+    ///         .args(["-c", "echo first; echo second"])
+    ///         .stdout(Stdio::piped())
+    ///         .spawn()?;
+    ///     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    ///     let mut got = Vec::new();
+    ///     while let Some(line) = lines.next().await {
+    ///         got.push(line?); // each line as the child writes it
+    ///     }
+    ///     assert_eq!(got, ["first", "second"]);
+    ///     child.wait().await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub struct ChildStdout;
+
+    /// Takes over the stdout pipe of a child started with
+    /// `std::process::Command`, registering it with the current runtime.
+    ///
+    /// # Errors
+    ///
+    /// The OS's error if the pipe cannot be made non-blocking or watched.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime (the pipe registers with it).
+    ///
+    /// ```
+    /// use std::process::Stdio;
+    /// use eddy::process::ChildStdout;
+    /// use futures::io::AsyncReadExt;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut child = std::process::Command::new("echo")
+    ///         .arg("from std")
+    ///         .stdout(Stdio::piped())
+    ///         .spawn()?;
+    ///     let mut stdout = ChildStdout::from_std(child.stdout.take().unwrap())?;
+    ///     let mut text = String::new();
+    ///     stdout.read_to_string(&mut text).await?;
+    ///     assert_eq!(text, "from std\n");
+    ///     // std's `wait` blocks: off the loop's thread with it.
+    ///     eddy::task::spawn_blocking(move || child.wait()).await.unwrap()?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn from_std;
+}
+
+read_end! {
+    /// A child's standard error, from [`Child::stderr`](super::Child::stderr):
+    /// [`AsyncRead`], ending when the child closes it (usually as it exits).
+    ///
+    /// ```
+    /// use std::process::Stdio;
+    /// use eddy::process::Command;
+    /// use futures::io::AsyncReadExt;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut child = Command::new("sh")
+    ///         .args(["-c", "echo oops >&2"])
+    ///         .stderr(Stdio::piped())
+    ///         .spawn()?;
+    ///     let mut errors = String::new();
+    ///     child.stderr.take().unwrap().read_to_string(&mut errors).await?;
+    ///     assert_eq!(errors, "oops\n");
+    ///     child.wait().await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub struct ChildStderr;
+
+    /// Takes over the stderr pipe of a child started with
+    /// `std::process::Command`, registering it with the current runtime.
+    ///
+    /// # Errors
+    ///
+    /// The OS's error if the pipe cannot be made non-blocking or watched.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime (the pipe registers with it).
+    ///
+    /// ```
+    /// use std::process::Stdio;
+    /// use eddy::process::ChildStderr;
+    /// use futures::io::AsyncReadExt;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut child = std::process::Command::new("sh")
+    ///         .args(["-c", "echo warning >&2"])
+    ///         .stderr(Stdio::piped())
+    ///         .spawn()?;
+    ///     let mut stderr = ChildStderr::from_std(child.stderr.take().unwrap())?;
+    ///     let mut text = String::new();
+    ///     stderr.read_to_string(&mut text).await?;
+    ///     assert_eq!(text, "warning\n");
+    ///     eddy::task::spawn_blocking(move || child.wait()).await.unwrap()?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn from_std;
+}
 
 impl ChildStdin {
     /// Takes over the stdin pipe of a child started with
@@ -109,7 +239,27 @@ impl ChildStdin {
     ///
     /// # Panics
     ///
-    /// Outside a runtime.
+    /// Outside a runtime (the pipe registers with it).
+    ///
+    /// ```
+    /// use std::process::Stdio;
+    /// use eddy::process::ChildStdin;
+    /// use futures::io::AsyncWriteExt;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut child = std::process::Command::new("cat")
+    ///         .stdin(Stdio::piped())
+    ///         .stdout(Stdio::null())
+    ///         .spawn()?;
+    ///     let mut stdin = ChildStdin::from_std(child.stdin.take().unwrap())?;
+    ///     stdin.write_all(b"fed from eddy").await?;
+    ///     drop(stdin); // cat reads end of file and exits
+    ///     let status = eddy::task::spawn_blocking(move || child.wait()).await.unwrap()?;
+    ///     assert!(status.success());
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn from_std(stdin: std::process::ChildStdin) -> io::Result<ChildStdin> {
         Ok(ChildStdin {

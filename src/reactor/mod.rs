@@ -11,7 +11,8 @@
 //! direction the `ScheduledIo` keeps a readiness bit, set by events and
 //! cleared by the I/O object when the OS says `WouldBlock` (or a stream read
 //! or write comes back short, which means the buffer was drained or
-//! filled), plus the tasks waiting for it.
+//! filled), plus the tasks waiting for it. A fresh registration is only
+//! *presumed* ready: operations try on that, readiness waits do not.
 //! An edge is never lost: readiness is cleared only by an operation that
 //! saw the socket not ready, after which the kernel will report the next
 //! edge.
@@ -38,8 +39,8 @@ mod scheduled_io;
 mod timerfd;
 
 pub(crate) use registration::{Direction, Registration, current_reactor};
-pub(crate) use scheduled_io::Slot;
-use scheduled_io::{CLOSED, READ_CLOSED, ScheduledIo, bit};
+use scheduled_io::{CLOSED, ScheduledIo};
+pub(crate) use scheduled_io::{READ_CLOSED, Slot, WRITE_CLOSED, bit};
 
 /// The token of the unpark waker; never a registration's.
 const UNPARK: Token = Token(usize::MAX);
@@ -197,6 +198,9 @@ impl Reactor {
                 }
                 if event.is_writable() || event.is_write_closed() || event.is_error() {
                     ready |= bit(Direction::Write);
+                }
+                if event.is_write_closed() {
+                    ready |= WRITE_CLOSED;
                 }
                 source.set_ready(ready, &mut defer);
             }

@@ -11,16 +11,20 @@
 //!   future is done or dropped. They are plain structs, not `async fn`s, so
 //!   the hot path of a server (`read` then `write_all`, over and over) is a
 //!   couple of calls, not a stack of nested state machines.
+//! - [`try_io`](Registration::try_io) runs an operation once, without
+//!   waiting (`try_read`...).
+//!
+//! Operations try on presumed readiness; waits do not (`scheduled_io.rs`).
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use mio::Interest;
 
-use super::scheduled_io::{ScheduledIo, Slot};
+use super::scheduled_io::{CLOSED, READ_CLOSED, ScheduledIo, Slot, WRITE_CLOSED, bit};
 use super::{Reactor, gone};
 
 /// One of the two ways data moves through a descriptor.
@@ -41,7 +45,8 @@ pub(crate) struct Registration {
 impl Registration {
     /// Registers `source` with the current runtime's reactor. Panics outside
     /// a runtime. The source starts out presumed ready in both directions:
-    /// the first operation simply tries, and a `WouldBlock` clears that.
+    /// the first operation simply tries, and a `WouldBlock` clears that;
+    /// a readiness wait waits for epoll's first event.
     #[track_caller]
     pub(crate) fn new(
         source: &mut impl mio::event::Source,
@@ -83,9 +88,7 @@ impl Registration {
     pub(crate) fn set_ready(&self, dir: Direction) {
         let mut wake = Vec::new();
         self.io.set_ready(super::scheduled_io::bit(dir), &mut wake);
-        for waker in wake {
-            waker.wake();
-        }
+        wake_all(wake);
     }
 
     /// A stream read or write came back short; see `ScheduledIo::clear_ready_short`.
@@ -151,15 +154,80 @@ impl Registration {
         }
     }
 
-    /// A future that completes when `dir` is ready (readiness can be
-    /// spurious: the next operation may still say `WouldBlock`).
-    pub(crate) fn ready(&self, dir: Direction) -> Ready<'_> {
+    /// Runs `op` once if `dir` is ready or presumed ready, else says
+    /// `WouldBlock` without trying; a `WouldBlock` from `op` clears
+    /// readiness, so the next wait waits for an edge.
+    #[inline]
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let ready = self.io.bits();
+        if ready & ScheduledIo::may_try(dir) == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        if ready & CLOSED != 0 {
+            return Err(gone());
+        }
+        let result = op();
+        match &result {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.io.clear_ready(dir),
+            _ if ready & bit(dir) == 0 => confirm(&self.io, dir),
+            _ => {}
+        }
+        result
+    }
+
+    /// Waits until `dir` is ready: an edge was seen, or an operation showed
+    /// it ready (presumed readiness does not count).
+    pub(crate) async fn wait(&self, dir: Direction) -> io::Result<()> {
+        self.ready(bit(dir)).await.map(drop)
+    }
+
+    /// A future that completes when one of the directions in `dirs` (a mask
+    /// of direction bits, [`bit`] of each) is ready, with the readiness
+    /// bits of those directions. Readiness can be spurious: the next
+    /// operation may still say `WouldBlock`.
+    pub(crate) fn ready(&self, dirs: u8) -> Ready<'_> {
+        debug_assert!(dirs != 0 && dirs & !(bit(Direction::Read) | bit(Direction::Write)) == 0);
         Ready {
             io: &self.io,
-            dir,
-            slot: Slot::None,
+            dirs,
+            slots: [Slot::None; 2],
         }
     }
+}
+
+/// Both directions, for iterating.
+const DIRS: [Direction; 2] = [Direction::Read, Direction::Write];
+
+/// The readiness bits a wait on the directions `dirs` reports: each
+/// direction's bit and its end-of-stream flag.
+const fn report_mask(dirs: u8) -> u8 {
+    let mut mask = 0;
+    if dirs & bit(Direction::Read) != 0 {
+        mask |= bit(Direction::Read) | READ_CLOSED;
+    }
+    if dirs & bit(Direction::Write) != 0 {
+        mask |= bit(Direction::Write) | WRITE_CLOSED;
+    }
+    mask
+}
+
+/// Wakes what `confirm` or `set_ready` collected, with no borrow held.
+fn wake_all(wakers: Vec<Waker>) {
+    for waker in wakers {
+        waker.wake();
+    }
+}
+
+/// An operation succeeded on presumed readiness: see `ScheduledIo::confirm`.
+#[cold]
+fn confirm(io: &ScheduledIo, dir: Direction) {
+    let mut wake = Vec::new();
+    io.confirm(dir, &mut wake);
+    wake_all(wake);
 }
 
 /// The current runtime's reactor. Panics outside a runtime.
@@ -180,19 +248,25 @@ fn poll_op<R>(
     mut op: impl FnMut() -> io::Result<R>,
 ) -> Poll<io::Result<R>> {
     loop {
-        if !io.is_ready(dir) {
+        let ready = io.bits();
+        if ready & ScheduledIo::may_try(dir) == 0 {
             match slot.as_deref_mut() {
                 Some(slot) => io.register(dir, slot, cx),
                 None => io.register_polled(dir, cx),
             }
             return Poll::Pending;
         }
-        if io.is_closed() {
+        if ready & CLOSED != 0 {
             return Poll::Ready(Err(gone()));
         }
         match op() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => io.clear_ready(dir),
-            result => return Poll::Ready(result),
+            result => {
+                if ready & bit(dir) == 0 {
+                    confirm(io, dir); // tried on presumption only: once per object
+                }
+                return Poll::Ready(result);
+            }
         }
     }
 }
@@ -227,36 +301,50 @@ impl<F> Drop for Io<'_, F> {
     }
 }
 
-/// The future of [`Registration::ready`].
+/// The future of [`Registration::ready`]: a waiter slot per direction.
 pub(crate) struct Ready<'a> {
     io: &'a ScheduledIo,
-    dir: Direction,
-    slot: Slot,
+    dirs: u8,
+    slots: [Slot; 2],
+}
+
+impl Ready<'_> {
+    fn release(&mut self) {
+        for dir in DIRS {
+            let slot = std::mem::replace(&mut self.slots[dir as usize], Slot::None);
+            if slot != Slot::None {
+                self.io.release(dir, slot);
+            }
+        }
+    }
 }
 
 impl Future for Ready<'_> {
-    type Output = io::Result<()>;
+    /// The readiness bits of the directions waited for.
+    type Output = io::Result<u8>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u8>> {
         let this = &mut *self;
-        if !this.io.is_ready(this.dir) {
-            this.io.register(this.dir, &mut this.slot, cx);
-            return Poll::Pending;
+        let ready = this.io.bits();
+        if ready & CLOSED != 0 {
+            this.release();
+            return Poll::Ready(Err(gone()));
         }
-        this.io
-            .release(this.dir, std::mem::replace(&mut this.slot, Slot::None));
-        Poll::Ready(if this.io.is_closed() {
-            Err(gone())
-        } else {
-            Ok(())
-        })
+        if ready & this.dirs != 0 {
+            this.release();
+            return Poll::Ready(Ok(ready & report_mask(this.dirs)));
+        }
+        for dir in DIRS {
+            if this.dirs & bit(dir) != 0 {
+                this.io.register(dir, &mut this.slots[dir as usize], cx);
+            }
+        }
+        Poll::Pending
     }
 }
 
 impl Drop for Ready<'_> {
     fn drop(&mut self) {
-        if self.slot != Slot::None {
-            self.io.release(self.dir, self.slot);
-        }
+        self.release();
     }
 }

@@ -6,15 +6,33 @@
 //! Per direction there are three kinds of waiters:
 //!
 //! - the *first* future waiting (`read`, `accept`, `readable`...) takes a
-//!   built-in slot: no allocation. The slot keeps its waker when the future
-//!   is done, inactive, so the same task waiting again (the next `read` in a
-//!   loop) needs no waker clone;
+//!   built-in slot: no allocation. The slot lets go of its waker when the
+//!   future is done or dropped, so a finished task (or another executor's
+//!   waker) is not kept alive by an I/O object it once waited on; the next
+//!   wait clones its waker again (a reference count, once per wait);
 //! - further futures waiting at the same time (two tasks accepting on one
 //!   listener) get slots in a slab, each freed when its future is dropped;
 //! - the `poll_*` trait methods leave their wakers in a small set,
 //!   de-duplicated with `will_wake` and emptied on each readiness edge.
 //!
 //! An edge wakes all three kinds. No waker is replaced by another's.
+//!
+//! Readiness per direction comes in two strengths. *Ready* means epoll
+//! reported an edge (or an operation showed the socket ready) and nothing
+//! has said `WouldBlock` since. *Presumed* is what a fresh registration
+//! starts with: nothing is known yet. An operation (`read`, `accept`,
+//! `read_with`, `try_read`...) tries on either, which saves a trip through
+//! epoll for the data an accepted socket often already holds. A readiness
+//! wait (`readable`, `poll_read_ready`, `ready`) completes only on *ready*:
+//! it says what epoll said. Presumption never comes back once it is gone:
+//! an operation that succeeds on it turns it into *ready* (and wakes the
+//! readiness waiters), one that says `WouldBlock` (or comes back short)
+//! clears it, and an edge sets *ready* beside it.
+//!
+//! No edge is lost by this: epoll reports a descriptor's state as of its
+//! registration with a first event (an `EPOLLET` registration of a ready
+//! descriptor queues an event at once), so a wait that starts on a fresh
+//! registration hears of readiness that came before it.
 
 use std::cell::{Cell, RefCell};
 use std::task::{Context, Poll, Waker};
@@ -24,14 +42,31 @@ use slab::Slab;
 use super::Direction;
 
 /// Readiness bit of a direction.
-pub(super) const fn bit(dir: Direction) -> u8 {
+pub(crate) const fn bit(dir: Direction) -> u8 {
     1 << dir as u8
 }
 
 /// The peer closed its writing side (or the pipe's writer is gone): every
 /// read from now on returns at once, so a short read does not mean "wait
 /// for the next edge" (there will be none).
-pub(super) const READ_CLOSED: u8 = 1 << 2;
+pub(crate) const READ_CLOSED: u8 = 1 << 2;
+
+/// The writing side is gone for good (hang-up, or an error on the socket).
+pub(crate) const WRITE_CLOSED: u8 = 1 << 3;
+
+/// The direction's operations may try although no edge was seen: set on a
+/// fresh registration only (see the module docs).
+const fn presumed(dir: Direction) -> u8 {
+    1 << (4 + dir as u8)
+}
+
+/// The end-of-stream flag of a direction.
+const fn closed_flag(dir: Direction) -> u8 {
+    match dir {
+        Direction::Read => READ_CLOSED,
+        Direction::Write => WRITE_CLOSED,
+    }
+}
 
 /// Set when the runtime is dropped: every wait ends with an error.
 pub(super) const CLOSED: u8 = 1 << 7;
@@ -61,18 +96,31 @@ pub(crate) enum Slot {
 
 impl ScheduledIo {
     pub(super) fn new(generation: u32) -> ScheduledIo {
-        // Presumed ready: the first operation tries, and a `WouldBlock`
-        // clears the bit (epoll reports the state as of registration anyway).
         ScheduledIo {
             generation,
-            ready: Cell::new(bit(Direction::Read) | bit(Direction::Write)),
+            ready: Cell::new(presumed(Direction::Read) | presumed(Direction::Write)),
             dirs: Default::default(),
         }
     }
 
+    /// The raw readiness bits (see the constants above).
+    #[inline]
+    pub(crate) fn bits(&self) -> u8 {
+        self.ready.get()
+    }
+
+    /// Whether a readiness *wait* in `dir` is over: an edge was seen (or an
+    /// operation showed the direction ready), or the runtime is gone.
     #[inline]
     pub(crate) fn is_ready(&self, dir: Direction) -> bool {
         self.ready.get() & (bit(dir) | CLOSED) != 0
+    }
+
+    /// The mask an *operation* tries on: ready, presumed ready, or closed
+    /// (so that it fails instead of waiting).
+    #[inline]
+    pub(crate) const fn may_try(dir: Direction) -> u8 {
+        bit(dir) | presumed(dir) | CLOSED
     }
 
     #[inline]
@@ -83,10 +131,7 @@ impl ScheduledIo {
     /// The OS said `WouldBlock`: not ready until the next edge.
     #[inline]
     pub(crate) fn clear_ready(&self, dir: Direction) {
-        let mut clear = bit(dir);
-        if dir == Direction::Read {
-            clear |= READ_CLOSED;
-        }
+        let clear = bit(dir) | presumed(dir) | closed_flag(dir);
         self.ready.set(self.ready.get() & !clear);
     }
 
@@ -99,7 +144,20 @@ impl ScheduledIo {
         if dir == Direction::Read && ready & READ_CLOSED != 0 {
             return;
         }
-        self.ready.set(ready & !bit(dir));
+        self.ready.set(ready & !(bit(dir) | presumed(dir)));
+    }
+
+    /// An operation tried on presumed readiness and did not hear
+    /// `WouldBlock`: the direction is ready, as if epoll had said so, and
+    /// the readiness waiters learn it. Nothing to do if the operation
+    /// itself cleared the presumption (a short read).
+    #[cold]
+    pub(crate) fn confirm(&self, dir: Direction, defer: &mut Vec<Waker>) {
+        let ready = self.ready.get();
+        if ready & presumed(dir) != 0 {
+            self.ready.set(ready & !presumed(dir));
+            self.set_ready(bit(dir), defer);
+        }
     }
 
     /// Sets readiness bits and wakes the waiters of each direction that got
@@ -108,8 +166,9 @@ impl ScheduledIo {
     pub(super) fn set_ready(&self, ready: u8, defer: &mut Vec<Waker>) {
         let old = self.ready.get();
         self.ready.set(old | ready);
-        // Waiters register only while their direction is not ready, so only
-        // a direction that just became ready can have anyone to wake.
+        // Waiters register only while their direction is not ready (an
+        // operation's, also not presumed ready), so only a direction that
+        // just became ready can have anyone to wake.
         let rising = ready & !old;
         if rising & (bit(Direction::Read) | CLOSED) != 0 {
             self.dirs[Direction::Read as usize].wake_all(defer);
@@ -155,8 +214,11 @@ impl ScheduledIo {
         let w = &self.dirs[dir as usize];
         match slot {
             Slot::None => {}
-            // The waker stays, inactive, for the next wait of the same task.
-            Slot::First => w.first_taken.set(false),
+            Slot::First => {
+                w.first_taken.set(false);
+                // Dropped here, with no borrow held: its drop is its owner's code.
+                drop(w.first.take());
+            }
             Slot::Other(key) => {
                 let old = w.others.borrow_mut().try_remove(key);
                 drop(old);

@@ -418,15 +418,24 @@ impl Core {
     }
 
     /// Sleeps in the poller unless a remote message arrived meanwhile.
+    ///
+    /// The park hooks bracket each sleep that really happens (one pair per
+    /// counted park). A park hook that makes work (a spawn, a wake) turns
+    /// the sleep into a look without waiting.
     fn park(&self, timeout: Option<Duration>) {
+        if !self.shared.begin_park() {
+            return;
+        }
+        bump(&self.counters.parks);
+        let mut timeout = timeout;
         if let Some(hook) = &self.config.on_park {
             hook();
+            if !self.run_queue.is_empty() {
+                timeout = Some(Duration::ZERO);
+            }
         }
-        if self.shared.begin_park() {
-            bump(&self.counters.parks);
-            self.poll_reactor(timeout);
-            self.shared.end_park();
-        }
+        self.poll_reactor(timeout);
+        self.shared.end_park();
         if let Some(hook) = &self.config.on_unpark {
             hook();
         }

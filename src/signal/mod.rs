@@ -46,6 +46,11 @@ use self::unix::SignalKind;
 /// descriptor), or an error when the runtime the listener was registered
 /// with is dropped before the signal comes.
 ///
+/// # Panics
+///
+/// If the future is polled outside a runtime (having been made outside
+/// one too), as [`Signal::poll_recv`](unix::Signal::poll_recv).
+///
 /// ```no_run
 /// eddy::block_on(async {
 ///     let server = eddy::spawn(async { /* serve until told to stop */ });

@@ -24,67 +24,150 @@ pub struct SignalKind(i32);
 impl SignalKind {
     /// The signal `signum`, whatever its number. An invalid or forbidden
     /// one is refused later, by [`signal`].
+    ///
+    /// ```
+    /// use eddy::signal::unix::{SignalKind, signal};
+    ///
+    /// // A signal that has no named constructor.
+    /// let urgent = SignalKind::from_raw(libc::SIGURG);
+    /// assert_eq!(urgent.as_raw_value(), libc::SIGURG);
+    /// // Refused when listened for, not here:
+    /// let bad = signal(SignalKind::from_raw(1000)).unwrap_err();
+    /// assert_eq!(bad.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
     pub const fn from_raw(signum: i32) -> SignalKind {
         SignalKind(signum)
     }
 
     /// The signal's number.
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::terminate().as_raw_value(), 15);
+    /// ```
     pub const fn as_raw_value(&self) -> i32 {
         self.0
     }
 
     /// `SIGINT`: ctrl-c in a terminal.
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::interrupt().as_raw_value(), libc::SIGINT);
+    /// ```
     pub const fn interrupt() -> SignalKind {
         SignalKind(libc::SIGINT)
     }
 
     /// `SIGTERM`: a polite request to stop (what `kill` and service
     /// managers send).
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::terminate().as_raw_value(), libc::SIGTERM);
+    /// ```
     pub const fn terminate() -> SignalKind {
         SignalKind(libc::SIGTERM)
     }
 
     /// `SIGHUP`: the terminal went away; daemons often take it as "reload".
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::hangup().as_raw_value(), libc::SIGHUP);
+    /// ```
     pub const fn hangup() -> SignalKind {
         SignalKind(libc::SIGHUP)
     }
 
     /// `SIGQUIT`: ctrl-\ in a terminal.
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::quit().as_raw_value(), libc::SIGQUIT);
+    /// ```
     pub const fn quit() -> SignalKind {
         SignalKind(libc::SIGQUIT)
     }
 
     /// `SIGUSR1`, for the program's own use.
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::user_defined1().as_raw_value(), libc::SIGUSR1);
+    /// ```
     pub const fn user_defined1() -> SignalKind {
         SignalKind(libc::SIGUSR1)
     }
 
     /// `SIGUSR2`, for the program's own use.
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::user_defined2().as_raw_value(), libc::SIGUSR2);
+    /// ```
     pub const fn user_defined2() -> SignalKind {
         SignalKind(libc::SIGUSR2)
     }
 
     /// `SIGCHLD`: a child process stopped or exited.
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::child().as_raw_value(), libc::SIGCHLD);
+    /// ```
     pub const fn child() -> SignalKind {
         SignalKind(libc::SIGCHLD)
     }
 
     /// `SIGWINCH`: the terminal changed size.
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::window_change().as_raw_value(), libc::SIGWINCH);
+    /// ```
     pub const fn window_change() -> SignalKind {
         SignalKind(libc::SIGWINCH)
     }
 
     /// `SIGALRM`: a timer set with `alarm(2)` expired.
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::alarm().as_raw_value(), libc::SIGALRM);
+    /// ```
     pub const fn alarm() -> SignalKind {
         SignalKind(libc::SIGALRM)
     }
 
     /// `SIGPIPE`: a write to a pipe with no reader.
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::pipe().as_raw_value(), libc::SIGPIPE);
+    /// ```
     pub const fn pipe() -> SignalKind {
         SignalKind(libc::SIGPIPE)
     }
 
     /// `SIGIO`: I/O is possible on a descriptor set up for it.
+    ///
+    /// ```
+    /// use eddy::signal::unix::SignalKind;
+    ///
+    /// assert_eq!(SignalKind::io().as_raw_value(), libc::SIGIO);
+    /// ```
     pub const fn io() -> SignalKind {
         SignalKind(libc::SIGIO)
     }
@@ -265,6 +348,11 @@ impl Signal {
     /// failed). Cancel-safe: a `recv` dropped before it completes consumes
     /// nothing.
     ///
+    /// # Panics
+    ///
+    /// As [`poll_recv`](Signal::poll_recv): if a listener made outside a
+    /// runtime is first polled outside one too.
+    ///
     /// ```no_run
     /// use eddy::signal::unix::{SignalKind, signal};
     ///
@@ -288,12 +376,38 @@ impl Signal {
     /// # Panics
     ///
     /// If a listener made outside a runtime is first polled outside one
-    /// too: it has no reactor to wait on.
+    /// too: it has no reactor to wait on ("eddy: a signal listener made
+    /// outside a runtime was polled outside one too").
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// use eddy::signal::unix::{SignalKind, signal};
+    ///
+    /// eddy::block_on(async {
+    ///     let mut usr2 = signal(SignalKind::user_defined2())?;
+    ///     let mut cx = Context::from_waker(Waker::noop());
+    ///     assert!(usr2.poll_recv(&mut cx).is_pending());
+    ///     // SAFETY: raise only sends a signal to this thread, which handles
+    ///     // it before raise returns.
+    ///     unsafe { libc::raise(libc::SIGUSR2) };
+    ///     assert_eq!(usr2.poll_recv(&mut cx), Poll::Ready(Some(())));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<()>> {
         self.poll_deliveries(cx).map(Result::ok)
     }
 
     /// The kind this listener listens for.
+    ///
+    /// ```
+    /// use eddy::signal::unix::{SignalKind, signal};
+    ///
+    /// let winch = signal(SignalKind::window_change())?;
+    /// assert_eq!(winch.kind(), SignalKind::window_change());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn kind(&self) -> SignalKind {
         self.kind
     }

@@ -20,6 +20,7 @@ const RELEASED: Grant = 1;
 /// A `wait()` future dropped before its group was complete takes its
 /// arrival back: the group still needs `n` tasks that really wait (tokio
 /// counts the dropped one). `Barrier::new(0)` behaves as `new(1)`, as std's.
+/// This is asyncio's `Barrier` (Python 3.11), which cannot be broken.
 ///
 /// ```
 /// use std::rc::Rc;
@@ -50,6 +51,16 @@ pub struct Barrier {
 
 impl Barrier {
     /// A barrier for groups of `n` tasks.
+    ///
+    /// ```
+    /// use eddy::sync::Barrier;
+    ///
+    /// eddy::block_on(async {
+    ///     let barrier = Barrier::new(2);
+    ///     let (a, b) = futures::join!(barrier.wait(), barrier.wait());
+    ///     assert_eq!(a.is_leader() as u8 + b.is_leader() as u8, 1);
+    /// });
+    /// ```
     pub fn new(n: usize) -> Barrier {
         Barrier {
             n: n.max(1),
@@ -60,7 +71,29 @@ impl Barrier {
     }
 
     /// Waits until `n` tasks wait here, counting this one from its first
-    /// poll.
+    /// poll. The last to arrive completes at once, as the leader; the
+    /// others complete when it arrives.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use eddy::sync::Barrier;
+    ///
+    /// eddy::block_on(async {
+    ///     let barrier = Rc::new(Barrier::new(2));
+    ///     let step = Rc::new(Cell::new(0));
+    ///     let other = eddy::spawn({
+    ///         let (barrier, step) = (barrier.clone(), step.clone());
+    ///         async move {
+    ///             step.set(1); // first phase done
+    ///             barrier.wait().await;
+    ///         }
+    ///     });
+    ///     barrier.wait().await; // returns only once `other` arrived too
+    ///     assert_eq!(step.get(), 1);
+    ///     other.await.unwrap();
+    /// });
+    /// ```
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,
@@ -156,6 +189,17 @@ pub struct BarrierWaitResult(bool);
 
 impl BarrierWaitResult {
     /// True for exactly one task of each group: the last to arrive.
+    ///
+    /// ```
+    /// use eddy::sync::Barrier;
+    ///
+    /// eddy::block_on(async {
+    ///     let barrier = Barrier::new(2);
+    ///     let (first, last) = futures::join!(barrier.wait(), barrier.wait());
+    ///     assert!(!first.is_leader()); // arrived first, waited
+    ///     assert!(last.is_leader()); // completed the group
+    /// });
+    /// ```
     pub fn is_leader(&self) -> bool {
         self.0
     }

@@ -249,6 +249,16 @@ impl<T> Sender<T> {
     }
 
     /// Receivers alive now.
+    ///
+    /// ```
+    /// use eddy::sync::broadcast;
+    ///
+    /// let (tx, rx) = broadcast::channel::<u32>(4);
+    /// let rx2 = rx.resubscribe();
+    /// assert_eq!(tx.receiver_count(), 2);
+    /// drop((rx, rx2));
+    /// assert_eq!(tx.receiver_count(), 0);
+    /// ```
     pub fn receiver_count(&self) -> usize {
         self.shared.ends.receivers()
     }
@@ -288,6 +298,16 @@ impl<T> Sender<T> {
     }
 
     /// True if no value is kept for any receiver.
+    ///
+    /// ```
+    /// use eddy::sync::broadcast;
+    ///
+    /// let (tx, mut rx) = broadcast::channel(4);
+    /// tx.send(1).unwrap();
+    /// assert!(!tx.is_empty());
+    /// rx.try_recv().unwrap(); // read by every receiver: gone from the ring
+    /// assert!(tx.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -372,16 +392,49 @@ pub struct Receiver<T> {
 impl<T> Receiver<T> {
     /// Values sent that this receiver has not read yet (more than the
     /// capacity if it lagged: the next `recv` then says `Lagged`).
+    ///
+    /// ```
+    /// use eddy::sync::broadcast;
+    ///
+    /// let (tx, mut rx) = broadcast::channel(2);
+    /// for i in 0..3 {
+    ///     tx.send(i).unwrap();
+    /// }
+    /// assert_eq!(rx.len(), 3); // one more than the ring keeps
+    /// assert!(rx.try_recv().is_err()); // Lagged(1)
+    /// assert_eq!(rx.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         (self.shared.tail.get() - self.next) as usize
     }
 
     /// True if every value sent so far was read (or skipped) by this receiver.
+    ///
+    /// ```
+    /// use eddy::sync::broadcast;
+    ///
+    /// let (tx, mut rx) = broadcast::channel(4);
+    /// assert!(rx.is_empty());
+    /// tx.send("news").unwrap();
+    /// assert!(!rx.is_empty());
+    /// rx.try_recv().unwrap();
+    /// assert!(rx.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// True once every sender is gone (values may still be there to read).
+    ///
+    /// ```
+    /// use eddy::sync::broadcast;
+    ///
+    /// let (tx, mut rx) = broadcast::channel(4);
+    /// tx.send(1).unwrap();
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// assert_eq!(rx.try_recv(), Ok(1)); // still there to read
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.ends.senders() == 0
     }

@@ -306,7 +306,27 @@ fn pair<T>(chan: Rc<Chan<T>>) -> (Sender<T>, Receiver<T>) {
     )
 }
 
-/// The sending side of a channel; clone it for more senders.
+/// The sending side of a channel; clone it for more senders. When the
+/// last sender is dropped, the receiver gets what is queued, then `None`.
+///
+/// ```
+/// use eddy::sync::mpsc;
+///
+/// eddy::block_on(async {
+///     let (tx, mut rx) = mpsc::channel(4);
+///     for id in 0..3 {
+///         let tx = tx.clone();
+///         eddy::spawn(async move { tx.send(id).await.unwrap() });
+///     }
+///     drop(tx); // only the tasks' clones are left
+///     let mut got = Vec::new();
+///     while let Some(id) = rx.recv().await {
+///         got.push(id);
+///     }
+///     got.sort();
+///     assert_eq!(got, [0, 1, 2]);
+/// });
+/// ```
 pub struct Sender<T> {
     chan: Rc<Chan<T>>,
 }
@@ -471,6 +491,15 @@ impl<T> Sender<T> {
     }
 
     /// The bound given to [`channel`]; `usize::MAX` for an unbounded channel.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u32>(16);
+    /// assert_eq!(tx.max_capacity(), 16);
+    /// let (tx, _rx) = mpsc::unbounded::<u32>();
+    /// assert_eq!(tx.max_capacity(), usize::MAX);
+    /// ```
     pub fn max_capacity(&self) -> usize {
         self.chan.cap
     }
@@ -518,7 +547,26 @@ impl<T> fmt::Debug for Sender<T> {
     }
 }
 
-/// The future of [`Sender::send`].
+/// The future of [`Sender::send`]: `Ok(())` once the value is queued, or
+/// [`SendError`] with the value if the receiver is gone or closed.
+///
+/// It waits in FIFO order with the other senders while a bounded channel
+/// is full. Dropped before it completes, it sent nothing (its value is
+/// dropped with it), and room kept for it goes to the next sender.
+///
+/// ```
+/// use eddy::sync::mpsc;
+///
+/// eddy::block_on(async {
+///     let (tx, mut rx) = mpsc::channel(1);
+///     tx.send(1).await.unwrap(); // the channel is full now
+///     let mut send = tx.send(2);
+///     assert!(futures::poll!(&mut send).is_pending()); // waits for room
+///     assert_eq!(rx.recv().await, Some(1)); // room, kept for the waiting send
+///     send.await.unwrap();
+///     assert_eq!(rx.recv().await, Some(2));
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Send<'a, T> {
     chan: &'a Chan<T>,
@@ -609,6 +657,24 @@ impl<T> fmt::Debug for Send<'_, T> {
 /// The receiving side of a channel. Also a `futures_core::Stream`, and a
 /// `FusedStream`: [`is_terminated`](futures_core::FusedStream::is_terminated)
 /// is true once it reported the end (so `select!` needs no `.fuse()`).
+///
+/// As a stream it is Python's `async for item in queue` loop, ending when
+/// every sender is gone:
+///
+/// ```
+/// use eddy::sync::mpsc;
+/// use futures::StreamExt;
+///
+/// eddy::block_on(async {
+///     let (tx, rx) = mpsc::unbounded();
+///     for i in 1..=3 {
+///         tx.send(i).await.unwrap();
+///     }
+///     drop(tx);
+///     let doubled: Vec<i32> = rx.map(|i| i * 2).collect().await;
+///     assert_eq!(doubled, [2, 4, 6]);
+/// });
+/// ```
 pub struct Receiver<T> {
     chan: Rc<Chan<T>>,
     /// `recv` (or `recv_many`, or the stream) reported the end.
@@ -639,7 +705,21 @@ impl<T> Receiver<T> {
         Recv { rx: self }
     }
 
-    /// The polling form of [`recv`](Receiver::recv).
+    /// The polling form of [`recv`](Receiver::recv), for a hand-written
+    /// `Future` or `Stream`: `Pending` keeps the waker of the latest call.
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// use eddy::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::unbounded();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert_eq!(rx.poll_recv(&mut cx), Poll::Pending);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(1)));
+    /// drop(tx);
+    /// assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
+    /// ```
     #[inline]
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let chan = &*self.chan;
@@ -700,6 +780,20 @@ impl<T> Receiver<T> {
     }
 
     /// The polling form of [`recv_many`](Receiver::recv_many).
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// use eddy::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::unbounded();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// let mut buffer = Vec::new();
+    /// assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 8), Poll::Pending);
+    /// tx.try_send('a').unwrap();
+    /// tx.try_send('b').unwrap();
+    /// assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 8), Poll::Ready(2));
+    /// assert_eq!(buffer, ['a', 'b']);
+    /// ```
     pub fn poll_recv_many(
         &mut self,
         cx: &mut Context<'_>,
@@ -814,16 +908,43 @@ impl<T> Receiver<T> {
     }
 
     /// True if no value is queued.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(4);
+    /// assert!(rx.is_empty());
+    /// tx.try_send(1).unwrap();
+    /// assert!(!rx.is_empty());
+    /// rx.try_recv().unwrap();
+    /// assert!(rx.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// As [`Sender::capacity`]: slots free right now.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// let (tx, rx) = mpsc::channel(4);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.capacity(), 3);
+    /// assert_eq!(rx.max_capacity(), 4);
+    /// ```
     pub fn capacity(&self) -> usize {
         self.chan.capacity()
     }
 
     /// As [`Sender::max_capacity`]: the channel's bound.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc;
+    ///
+    /// let (_tx, rx) = mpsc::channel::<u32>(4);
+    /// assert_eq!(rx.max_capacity(), 4);
+    /// ```
     pub fn max_capacity(&self) -> usize {
         self.chan.cap
     }
@@ -865,7 +986,23 @@ impl<T> fmt::Debug for Receiver<T> {
     }
 }
 
-/// The future of [`Receiver::recv`].
+/// The future of [`Receiver::recv`]: the next value, or `None` once
+/// nothing more can come. Cancel-safe: dropped before it completes, it
+/// took nothing, so it fits in a `select!` or a [`timeout`](crate::time::timeout).
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::sync::mpsc;
+///
+/// eddy::block_on(async {
+///     let (tx, mut rx) = mpsc::channel::<u32>(1);
+///     // Nothing comes in time: the dropped `Recv` took nothing.
+///     let waited = eddy::time::timeout(Duration::from_millis(1), rx.recv()).await;
+///     assert!(waited.is_err());
+///     tx.send(5).await.unwrap();
+///     assert_eq!(rx.recv().await, Some(5));
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Recv<'a, T> {
     rx: &'a mut Receiver<T>,
@@ -880,8 +1017,20 @@ impl<T> Future for Recv<'_, T> {
     }
 }
 
-/// The receiver is gone or closed: the value comes back (`SendError(())`
-/// from a reservation).
+/// The receiver is gone or closed: the value comes back in the public
+/// field (`SendError(())` from a reservation, which holds no value).
+///
+/// ```
+/// use eddy::sync::mpsc;
+///
+/// eddy::block_on(async {
+///     let (tx, rx) = mpsc::channel(1);
+///     drop(rx);
+///     let mpsc::SendError(value) = tx.send(String::from("unsent")).await.unwrap_err();
+///     assert_eq!(value, "unsent");
+///     assert!(tx.reserve().await.is_err()); // SendError(())
+/// });
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SendError<T>(pub T);
 
@@ -900,6 +1049,21 @@ impl<T> fmt::Display for SendError<T> {
 impl<T> std::error::Error for SendError<T> {}
 
 /// Why [`Sender::try_send`] did not send; the value comes back.
+///
+/// ```
+/// use eddy::sync::mpsc::{self, TrySendError};
+///
+/// let (tx, rx) = mpsc::channel(1);
+/// tx.try_send(1).unwrap();
+/// match tx.try_send(2) {
+///     Err(TrySendError::Full(v)) => assert_eq!(v, 2), // try later, or drop it
+///     other => panic!("{other:?}"),
+/// }
+/// drop(rx);
+/// let err = tx.try_send(3).unwrap_err();
+/// assert!(matches!(err, TrySendError::Closed(_)));
+/// assert_eq!(err.into_inner(), 3);
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TrySendError<T> {
     /// The channel is full (or senders are waiting ahead).
@@ -910,6 +1074,14 @@ pub enum TrySendError<T> {
 
 impl<T> TrySendError<T> {
     /// The value that was not sent.
+    ///
+    /// ```
+    /// use eddy::sync::mpsc::{self, TrySendError};
+    ///
+    /// let (tx, _rx) = mpsc::channel(1);
+    /// tx.try_send("first").unwrap();
+    /// assert_eq!(tx.try_send("second").unwrap_err().into_inner(), "second");
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             TrySendError::Full(v) | TrySendError::Closed(v) => v,
@@ -938,6 +1110,21 @@ impl<T> fmt::Display for TrySendError<T> {
 impl<T> std::error::Error for TrySendError<T> {}
 
 /// Why [`Sender::send_timeout`] did not send; the value comes back.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::sync::mpsc::{self, SendTimeoutError};
+///
+/// eddy::block_on(async {
+///     let (tx, rx) = mpsc::channel(1);
+///     tx.send(1).await.unwrap(); // full
+///     let late = tx.send_timeout(2, Duration::from_millis(1)).await;
+///     assert_eq!(late, Err(SendTimeoutError::Timeout(2)));
+///     drop(rx);
+///     let closed = tx.send_timeout(3, Duration::from_millis(1)).await;
+///     assert_eq!(closed, Err(SendTimeoutError::Closed(3)));
+/// });
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum SendTimeoutError<T> {
     /// No room came before the timeout.
@@ -948,6 +1135,18 @@ pub enum SendTimeoutError<T> {
 
 impl<T> SendTimeoutError<T> {
     /// The value that was not sent.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy::sync::mpsc;
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, rx) = mpsc::channel(1);
+    ///     drop(rx);
+    ///     let err = tx.send_timeout("kept", Duration::from_secs(1)).await.unwrap_err();
+    ///     assert_eq!(err.into_inner(), "kept");
+    /// });
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             SendTimeoutError::Timeout(v) | SendTimeoutError::Closed(v) => v,
@@ -978,6 +1177,15 @@ impl<T> fmt::Display for SendTimeoutError<T> {
 impl<T> std::error::Error for SendTimeoutError<T> {}
 
 /// Why [`Receiver::try_recv`] returned no value.
+///
+/// ```
+/// use eddy::sync::mpsc::{self, TryRecvError};
+///
+/// let (tx, mut rx) = mpsc::channel::<u32>(1);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty)); // a sender lives
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TryRecvError {
     /// Nothing queued; more may come.

@@ -13,8 +13,9 @@ use super::semaphore::{Acquire, Permit, Semaphore};
 /// one-permit [`Semaphore`] guarding a `RefCell`. Waiters get the lock in
 /// FIFO order; a dropped `lock()` future leaves the queue without blocking it.
 ///
-/// Needed only when the value must stay locked while the holder awaits;
-/// otherwise a plain `RefCell` is cheaper.
+/// This is asyncio's `Lock`, with the value it guards inside. Needed only
+/// when the value must stay locked while the holder awaits; otherwise a
+/// plain `RefCell` is cheaper.
 ///
 /// ```
 /// use std::rc::Rc;
@@ -45,6 +46,13 @@ pub struct Mutex<T> {
 
 impl<T> Mutex<T> {
     /// An unlocked mutex holding `value`.
+    ///
+    /// ```
+    /// use eddy::sync::Mutex;
+    ///
+    /// let m = Mutex::new(String::from("guarded"));
+    /// assert_eq!(*m.try_lock().unwrap(), "guarded");
+    /// ```
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
             sem: Semaphore::new(1),
@@ -52,7 +60,23 @@ impl<T> Mutex<T> {
         }
     }
 
-    /// Waits for the lock.
+    /// Waits for the lock, behind the tasks that asked before (FIFO), and
+    /// gives a guard that releases it when dropped. Cancel-safe: dropped
+    /// while waiting, the future leaves the queue; dropped after it was
+    /// handed the lock, it releases it.
+    ///
+    /// ```
+    /// use eddy::sync::Mutex;
+    ///
+    /// eddy::block_on(async {
+    ///     let m = Mutex::new(Vec::new());
+    ///     m.lock().await.push(1); // locked for this statement only
+    ///     let mut guard = m.lock().await;
+    ///     guard.push(2);
+    ///     eddy::task::yield_now().await; // still held across the await
+    ///     assert_eq!(*guard, [1, 2]);
+    /// });
+    /// ```
     pub fn lock(&self) -> Lock<'_, T> {
         Lock {
             mutex: self,
@@ -85,11 +109,26 @@ impl<T> Mutex<T> {
     }
 
     /// The value, through a unique reference (no locking needed).
+    ///
+    /// ```
+    /// use eddy::sync::Mutex;
+    ///
+    /// let mut m = Mutex::new(1);
+    /// *m.get_mut() += 1;
+    /// assert_eq!(m.into_inner(), 2);
+    /// ```
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
     }
 
-    /// The value.
+    /// The value, taken out of the mutex.
+    ///
+    /// ```
+    /// use eddy::sync::Mutex;
+    ///
+    /// let m = Mutex::new(vec![1, 2]);
+    /// assert_eq!(m.into_inner(), [1, 2]);
+    /// ```
     pub fn into_inner(self) -> T {
         self.value.into_inner()
     }
@@ -112,7 +151,24 @@ impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
-/// The future of [`Mutex::lock`].
+/// The future of [`Mutex::lock`]: a [`MutexGuard`] once the lock is this
+/// caller's. Dropped while waiting, it leaves the queue without holding
+/// back the tasks behind it.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::sync::Mutex;
+///
+/// eddy::block_on(async {
+///     let m = Mutex::new(0);
+///     let guard = m.lock().await;
+///     // Held: a second `lock()` waits; given up on, it leaves the queue.
+///     let gave_up = eddy::time::timeout(Duration::from_millis(1), m.lock()).await;
+///     assert!(gave_up.is_err());
+///     drop(guard);
+///     assert_eq!(*m.lock().await, 0);
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Lock<'a, T> {
     mutex: &'a Mutex<T>,
@@ -131,7 +187,26 @@ impl<'a, T> Future for Lock<'a, T> {
     }
 }
 
-/// The lock, held; released when dropped.
+/// The lock, held; released when dropped. It derefs to the value.
+///
+/// ```
+/// use std::rc::Rc;
+/// use eddy::sync::Mutex;
+///
+/// eddy::block_on(async {
+///     let m = Rc::new(Mutex::new(0));
+///     let mut guard = m.lock().await;
+///     let other = eddy::spawn({
+///         let m = m.clone();
+///         async move { *m.lock().await * 10 } // waits for the guard
+///     });
+///     *guard = 4;
+///     eddy::task::yield_now().await; // `other` runs, and waits
+///     assert!(!other.is_finished());
+///     drop(guard); // the lock goes to `other`
+///     assert_eq!(other.await.unwrap(), 40);
+/// });
+/// ```
 pub struct MutexGuard<'a, T> {
     // Dropped first: the value is free before the next holder gets the permit.
     value: RefMut<'a, T>,

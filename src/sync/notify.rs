@@ -33,6 +33,11 @@ const LAST: Grant = 3;
 /// A `Notified` joins the line when first polled, or earlier with
 /// [`Notified::enable`].
 ///
+/// For a Python reader: `notify_waiters` is asyncio's
+/// `Condition.notify_all()` (without the lock); `notify_one` differs from
+/// `Condition.notify()` in that it stores a permit when nobody waits, so a
+/// wake-up sent just before the other task starts waiting is not lost.
+///
 /// ```
 /// use std::rc::Rc;
 /// use eddy::sync::Notify;
@@ -61,6 +66,13 @@ pub struct Notify {
 
 impl Notify {
     /// A `Notify` with no permit stored.
+    ///
+    /// ```
+    /// use eddy::sync::Notify;
+    ///
+    /// let notify = Notify::new();
+    /// notify.notify_waiters(); // nobody waits: nothing happens
+    /// ```
     pub fn new() -> Notify {
         Notify::default()
     }
@@ -68,6 +80,24 @@ impl Notify {
     /// A future that completes when notified: by a stored permit, by a
     /// `notify_one` or `notify_last` that chooses it, or by any
     /// `notify_waiters` made after this call.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use eddy::sync::Notify;
+    ///
+    /// eddy::block_on(async {
+    ///     let ready = Rc::new(Notify::new());
+    ///     let worker = eddy::spawn({
+    ///         let ready = ready.clone();
+    ///         async move {
+    ///             ready.notified().await; // waits for the go
+    ///             "went"
+    ///         }
+    ///     });
+    ///     ready.notify_one(); // a permit if the worker does not wait yet
+    ///     assert_eq!(worker.await.unwrap(), "went");
+    /// });
+    /// ```
     pub fn notified(&self) -> Notified<'_> {
         Notified {
             notify: self,
@@ -76,7 +106,22 @@ impl Notify {
         }
     }
 
-    /// Wakes the longest-waiting task, or stores a permit if none waits.
+    /// Wakes the longest-waiting task, or stores a permit if none waits
+    /// (one at most: permits do not add up).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eddy::sync::Notify;
+    ///
+    /// eddy::block_on(async {
+    ///     let notify = Notify::new();
+    ///     notify.notify_one(); // nobody waits: a permit is stored
+    ///     notify.notify_one(); // still one permit
+    ///     notify.notified().await; // takes it at once
+    ///     let again = eddy::time::timeout(Duration::from_millis(1), notify.notified()).await;
+    ///     assert!(again.is_err()); // no permit left
+    /// });
+    /// ```
     pub fn notify_one(&self) {
         let waker = self.waiters.borrow_mut().grant_front(ONE);
         self.wake_or_store(waker);
@@ -165,7 +210,21 @@ impl fmt::Debug for Notify {
     }
 }
 
-/// The future of [`Notify::notified`].
+/// The future of [`Notify::notified`]. It counts every
+/// [`notify_waiters`](Notify::notify_waiters) made after it was created,
+/// polled or not; a [`notify_one`](Notify::notify_one) chooses it only
+/// once it is in the line (polled, or [enabled](Notified::enable)).
+///
+/// ```
+/// use eddy::sync::Notify;
+///
+/// eddy::block_on(async {
+///     let notify = Notify::new();
+///     let notified = notify.notified(); // made before the notification...
+///     notify.notify_waiters();
+///     notified.await; // ...so it counts for it
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Notified<'a> {
     notify: &'a Notify,

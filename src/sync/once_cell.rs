@@ -65,6 +65,13 @@ pub struct OnceCell<T> {
 
 impl<T> OnceCell<T> {
     /// An empty cell.
+    ///
+    /// ```
+    /// use eddy::sync::OnceCell;
+    ///
+    /// let cell = OnceCell::<u32>::new();
+    /// assert!(!cell.initialized());
+    /// ```
     pub fn new() -> OnceCell<T> {
         OnceCell {
             value: std::cell::OnceCell::new(),
@@ -75,6 +82,13 @@ impl<T> OnceCell<T> {
     }
 
     /// A cell holding `value`, or empty for `None`.
+    ///
+    /// ```
+    /// use eddy::sync::OnceCell;
+    ///
+    /// assert_eq!(OnceCell::new_with(Some(1)).get(), Some(&1));
+    /// assert_eq!(OnceCell::<u32>::new_with(None).get(), None);
+    /// ```
     pub fn new_with(value: Option<T>) -> OnceCell<T> {
         let cell = OnceCell::new();
         if let Some(value) = value {
@@ -83,17 +97,46 @@ impl<T> OnceCell<T> {
         cell
     }
 
-    /// The value, if set.
+    /// The value, if set. Never waits: while an initialiser runs, this is
+    /// `None`.
+    ///
+    /// ```
+    /// use eddy::sync::OnceCell;
+    ///
+    /// let cell = OnceCell::new();
+    /// assert_eq!(cell.get(), None);
+    /// cell.set("ready").unwrap();
+    /// assert_eq!(cell.get(), Some(&"ready"));
+    /// ```
     pub fn get(&self) -> Option<&T> {
         self.value.get()
     }
 
     /// The value, through a unique reference, if set.
+    ///
+    /// ```
+    /// use eddy::sync::OnceCell;
+    ///
+    /// let mut cell = OnceCell::new_with(Some(1));
+    /// *cell.get_mut().unwrap() += 1;
+    /// assert_eq!(cell.get(), Some(&2));
+    /// ```
     pub fn get_mut(&mut self) -> Option<&mut T> {
         self.value.get_mut()
     }
 
     /// True once the value is set.
+    ///
+    /// ```
+    /// use eddy::sync::OnceCell;
+    ///
+    /// eddy::block_on(async {
+    ///     let cell = OnceCell::new();
+    ///     assert!(!cell.initialized());
+    ///     cell.get_or_init(|| async { 1 }).await;
+    ///     assert!(cell.initialized());
+    /// });
+    /// ```
     pub fn initialized(&self) -> bool {
         self.value.get().is_some()
     }
@@ -221,11 +264,26 @@ impl<T> OnceCell<T> {
     }
 
     /// The value, if set.
+    ///
+    /// ```
+    /// use eddy::sync::OnceCell;
+    ///
+    /// let cell = OnceCell::from(String::from("owned"));
+    /// assert_eq!(cell.into_inner().as_deref(), Some("owned"));
+    /// ```
     pub fn into_inner(self) -> Option<T> {
         self.value.into_inner()
     }
 
-    /// Takes the value out, leaving the cell empty.
+    /// Takes the value out, leaving the cell empty (ready to be set again).
+    ///
+    /// ```
+    /// use eddy::sync::OnceCell;
+    ///
+    /// let mut cell = OnceCell::new_with(Some(1));
+    /// assert_eq!(cell.take(), Some(1));
+    /// assert!(cell.set(2).is_ok());
+    /// ```
     pub fn take(&mut self) -> Option<T> {
         std::mem::take(self).into_inner()
     }
@@ -330,16 +388,41 @@ pub enum SetError<T> {
 
 impl<T> SetError<T> {
     /// True for [`SetError::AlreadyInitializedError`].
+    ///
+    /// ```
+    /// use eddy::sync::OnceCell;
+    ///
+    /// let cell = OnceCell::new_with(Some(1));
+    /// assert!(cell.set(2).unwrap_err().is_already_init_err());
+    /// ```
     pub fn is_already_init_err(&self) -> bool {
         matches!(self, SetError::AlreadyInitializedError(_))
     }
 
     /// True for [`SetError::InitializingError`].
+    ///
+    /// ```
+    /// use eddy::sync::OnceCell;
+    ///
+    /// eddy::block_on(async {
+    ///     let cell = OnceCell::new();
+    ///     let mut init = std::pin::pin!(cell.get_or_init(|| std::future::pending()));
+    ///     assert!(futures::poll!(init.as_mut()).is_pending()); // initialising
+    ///     assert!(cell.set(1).unwrap_err().is_initializing_err());
+    /// });
+    /// ```
     pub fn is_initializing_err(&self) -> bool {
         matches!(self, SetError::InitializingError(_))
     }
 
     /// The value that was not set.
+    ///
+    /// ```
+    /// use eddy::sync::OnceCell;
+    ///
+    /// let cell = OnceCell::new_with(Some("first"));
+    /// assert_eq!(cell.set("second").unwrap_err().into_inner(), "second");
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             SetError::AlreadyInitializedError(v) | SetError::InitializingError(v) => v,

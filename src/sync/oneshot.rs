@@ -25,7 +25,9 @@ struct Inner<T> {
     tx_waker: Cell<Option<Waker>>,
 }
 
-/// A channel for one value, between tasks of one runtime (`!Send`).
+/// A channel for one value, between tasks of one runtime (`!Send`). This
+/// is asyncio's `loop.create_future()`: [`Sender::send`] is
+/// `set_result`, and the [`Receiver`] is the future to await.
 ///
 /// ```
 /// use eddy::sync::oneshot;
@@ -72,7 +74,22 @@ fn wake(slot: &Cell<Option<Waker>>) {
     }
 }
 
-/// The sending end of a [`channel`].
+/// The sending end of a [`channel`]. [`send`](Sender::send) consumes it;
+/// dropped without sending, it makes the receiver give [`RecvError`].
+///
+/// ```
+/// use eddy::sync::oneshot;
+///
+/// eddy::block_on(async {
+///     let (tx, rx) = oneshot::channel();
+///     // Hand the sender to a task that answers later.
+///     eddy::spawn(async move {
+///         eddy::task::yield_now().await;
+///         let _ = tx.send("answer"); // Err only if nobody waits any more
+///     });
+///     assert_eq!(rx.await, Ok("answer"));
+/// });
+/// ```
 pub struct Sender<T> {
     // `None` once `send` consumed it (so `Drop` knows).
     inner: Option<Rc<Inner<T>>>,
@@ -206,6 +223,20 @@ impl<T> fmt::Debug for Sender<T> {
 /// [`is_terminated`](Receiver::is_terminated) says so, and `select!` skips
 /// it. Polled again after it completed, it gives `Err(RecvError)` where
 /// tokio's panics.
+///
+/// ```
+/// use std::time::Duration;
+/// use eddy::sync::oneshot;
+///
+/// eddy::block_on(async {
+///     let (tx, mut rx) = oneshot::channel();
+///     // Awaited by `&mut`, the receiver can be given up on and kept.
+///     let early = eddy::time::timeout(Duration::from_millis(1), &mut rx).await;
+///     assert!(early.is_err());
+///     tx.send(3).unwrap();
+///     assert_eq!(rx.await, Ok(3));
+/// });
+/// ```
 pub struct Receiver<T> {
     /// `None` once it gave its outcome (it is terminated): it lets go of the
     /// channel then, so its drop has nothing left to do.
@@ -379,8 +410,23 @@ impl<T> fmt::Debug for Receiver<T> {
     }
 }
 
-/// No value: the sender was dropped without sending, or the value was
-/// already received.
+/// No value: the sender was dropped without sending, the receiver was
+/// [closed](Receiver::close) before a value came, or the value was already
+/// received.
+///
+/// ```
+/// use eddy::sync::oneshot;
+///
+/// eddy::block_on(async {
+///     let (tx, rx) = oneshot::channel::<u32>();
+///     eddy::spawn(async move {
+///         drop(tx); // gives up without sending
+///     });
+///     let err = rx.await.unwrap_err();
+///     assert_eq!(err, oneshot::RecvError);
+///     println!("{err}"); // no value: the sender was dropped without sending one...
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RecvError;
 
@@ -395,12 +441,21 @@ impl fmt::Display for RecvError {
 impl std::error::Error for RecvError {}
 
 /// Why [`Receiver::try_recv`] returned no value.
+///
+/// ```
+/// use eddy::sync::oneshot::{self, TryRecvError};
+///
+/// let (tx, mut rx) = oneshot::channel::<u32>();
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty)); // the sender lives
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TryRecvError {
     /// No value yet; one may still come.
     Empty,
-    /// No value, and none will come: the sender is gone, or the value was
-    /// already received.
+    /// No value, and none will come: the sender is gone, the receiver was
+    /// closed first, or the value was already received.
     Closed,
 }
 

@@ -155,6 +155,9 @@ impl State {
 /// `read()` or `write()` future dropped while waiting leaves the queue; one
 /// dropped after it was handed the lock gives it back at once.
 ///
+/// asyncio has no reader-writer lock; its `Lock` is eddy's
+/// [`Mutex`](super::Mutex).
+///
 /// ```
 /// use std::rc::Rc;
 /// use eddy::sync::RwLock;
@@ -181,6 +184,13 @@ pub struct RwLock<T> {
 
 impl<T> RwLock<T> {
     /// An unlocked lock holding `value`.
+    ///
+    /// ```
+    /// use eddy::sync::RwLock;
+    ///
+    /// let lock = RwLock::new(5);
+    /// assert_eq!(*lock.try_read().unwrap(), 5);
+    /// ```
     pub fn new(value: T) -> RwLock<T> {
         RwLock {
             state: State {
@@ -195,6 +205,22 @@ impl<T> RwLock<T> {
 
     /// Waits for shared access: until no writer holds the lock or waits
     /// ahead of this call.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use eddy::sync::RwLock;
+    ///
+    /// eddy::block_on(async {
+    ///     let config = Rc::new(RwLock::new(String::from("v1")));
+    ///     let reader = {
+    ///         let config = config.clone();
+    ///         eddy::spawn(async move { config.read().await.clone() })
+    ///     };
+    ///     let held = config.read().await; // readers share the lock
+    ///     assert_eq!(reader.await.unwrap(), "v1");
+    ///     assert_eq!(*held, "v1");
+    /// });
+    /// ```
     pub fn read(&self) -> ReadLock<'_, T> {
         ReadLock {
             lock: self,
@@ -250,6 +276,17 @@ impl<T> RwLock<T> {
     /// # Errors
     ///
     /// [`TryLockError`] if anyone holds the lock, or any task waits for it.
+    ///
+    /// ```
+    /// use eddy::sync::RwLock;
+    ///
+    /// let lock = RwLock::new(0);
+    /// let reader = lock.try_read().unwrap();
+    /// assert!(lock.try_write().is_err()); // a reader holds it
+    /// drop(reader);
+    /// *lock.try_write().unwrap() += 1;
+    /// assert_eq!(lock.into_inner(), 1);
+    /// ```
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
         if self.state.try_take(WRITE) {
             Ok(self.write_guard())
@@ -273,11 +310,26 @@ impl<T> RwLock<T> {
     }
 
     /// The value, through a unique reference (no locking needed).
+    ///
+    /// ```
+    /// use eddy::sync::RwLock;
+    ///
+    /// let mut lock = RwLock::new(vec![1]);
+    /// lock.get_mut().push(2);
+    /// assert_eq!(*lock.try_read().unwrap(), [1, 2]);
+    /// ```
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
     }
 
-    /// The value.
+    /// The value, taken out of the lock.
+    ///
+    /// ```
+    /// use eddy::sync::RwLock;
+    ///
+    /// let lock = RwLock::new(String::from("inside"));
+    /// assert_eq!(lock.into_inner(), "inside");
+    /// ```
     pub fn into_inner(self) -> T {
         self.value.into_inner()
     }

@@ -35,7 +35,8 @@ const GRANTED: Grant = 1;
 /// loses no permit: if it had been handed some, it passes them on.
 ///
 /// Unlike tokio's, eddy's semaphore cannot be closed, so acquiring returns
-/// the permit itself rather than a `Result`.
+/// the permit itself rather than a `Result`. This is asyncio's
+/// `Semaphore`, with the permit as a guard instead of `release()`.
 ///
 /// ```
 /// use std::rc::Rc;
@@ -66,6 +67,16 @@ pub struct Semaphore {
 }
 
 /// [`Semaphore::try_acquire`] found no permit free.
+///
+/// ```
+/// use eddy::sync::{Semaphore, TryAcquireError};
+///
+/// let sem = Semaphore::new(1);
+/// let _held = sem.try_acquire().unwrap();
+/// let err = sem.try_acquire().unwrap_err();
+/// assert_eq!(err, TryAcquireError::NoPermits);
+/// assert_eq!(err.to_string(), "no permits available");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TryAcquireError {
     /// Every permit is taken (or promised to a task already waiting).
@@ -113,6 +124,16 @@ impl Semaphore {
 
     /// Permits free right now. While a task waits, what the count holds is
     /// set aside for it, so this is 0 (as in tokio).
+    ///
+    /// ```
+    /// use eddy::sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(3);
+    /// let permit = sem.try_acquire().unwrap();
+    /// assert_eq!(sem.available_permits(), 2);
+    /// drop(permit);
+    /// assert_eq!(sem.available_permits(), 3);
+    /// ```
     pub fn available_permits(&self) -> usize {
         if self.waiters.borrow().is_empty() {
             self.permits.get()
@@ -421,7 +442,25 @@ impl fmt::Debug for Semaphore {
     }
 }
 
-/// The future of [`Semaphore::acquire`] and [`Semaphore::acquire_many`].
+/// The future of [`Semaphore::acquire`] and [`Semaphore::acquire_many`]:
+/// the [`Permit`], once it is this caller's turn and the permits are free.
+/// Dropped while waiting, it leaves the line; dropped after permits were
+/// handed to it, it passes them on. Polling it again after it completed
+/// panics.
+///
+/// ```
+/// use eddy::sync::Semaphore;
+///
+/// eddy::block_on(async {
+///     let sem = Semaphore::new(1);
+///     let first = sem.acquire().await;
+///     let mut second = sem.acquire();
+///     assert!(futures::poll!(&mut second).is_pending()); // in line
+///     drop(first); // the permit goes straight to `second`
+///     assert!(sem.try_acquire().is_err());
+///     let _permit = second.await;
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Acquire<'a> {
     sem: &'a Semaphore,
@@ -510,7 +549,21 @@ impl fmt::Debug for Acquire<'_> {
 }
 
 /// Permits from a [`Semaphore`] (one, or several with `acquire_many`);
-/// given back when dropped.
+/// given back when dropped. It borrows the semaphore: for a permit that
+/// moves into a spawned task, see [`OwnedPermit`].
+///
+/// ```
+/// use eddy::sync::Semaphore;
+///
+/// eddy::block_on(async {
+///     let sem = Semaphore::new(4);
+///     let permit = sem.acquire_many(3).await;
+///     assert_eq!(permit.num_permits(), 3);
+///     assert_eq!(sem.available_permits(), 1);
+///     drop(permit); // given back
+///     assert_eq!(sem.available_permits(), 4);
+/// });
+/// ```
 #[must_use = "the permit is given back as soon as it is dropped"]
 pub struct Permit<'a> {
     sem: &'a Semaphore,
@@ -533,6 +586,13 @@ impl<'a> Permit<'a> {
     }
 
     /// How many permits this holds.
+    ///
+    /// ```
+    /// use eddy::sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(2);
+    /// assert_eq!(sem.try_acquire_many(2).unwrap().num_permits(), 2);
+    /// ```
     pub fn num_permits(&self) -> usize {
         self.n
     }
@@ -600,7 +660,31 @@ impl fmt::Debug for Permit<'_> {
     }
 }
 
-/// Permits that own an `Rc` of their [`Semaphore`]; given back when dropped.
+/// Permits that own an `Rc` of their [`Semaphore`]; given back when
+/// dropped. Made by [`Semaphore::acquire_owned`] and its kin, it can move
+/// into a spawned task, which then holds it for as long as it runs.
+///
+/// ```
+/// use std::rc::Rc;
+/// use eddy::sync::Semaphore;
+///
+/// eddy::block_on(async {
+///     let limit = Rc::new(Semaphore::new(2)); // two jobs at a time
+///     let mut jobs = Vec::new();
+///     for i in 0..4 {
+///         let permit = limit.clone().acquire_owned().await; // waits for a slot
+///         jobs.push(eddy::spawn(async move {
+///             let _permit = permit; // given back when the job ends
+///             eddy::task::yield_now().await;
+///             i
+///         }));
+///     }
+///     for job in jobs {
+///         job.await.unwrap();
+///     }
+///     assert_eq!(limit.available_permits(), 2);
+/// });
+/// ```
 #[must_use = "the permit is given back as soon as it is dropped"]
 pub struct OwnedPermit {
     sem: Rc<Semaphore>,
@@ -624,11 +708,28 @@ impl OwnedPermit {
     }
 
     /// How many permits this holds.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use eddy::sync::Semaphore;
+    ///
+    /// let sem = Rc::new(Semaphore::new(3));
+    /// assert_eq!(sem.try_acquire_many_owned(3).unwrap().num_permits(), 3);
+    /// ```
     pub fn num_permits(&self) -> usize {
         self.n
     }
 
     /// The semaphore the permits belong to.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use eddy::sync::Semaphore;
+    ///
+    /// let sem = Rc::new(Semaphore::new(1));
+    /// let permit = sem.clone().try_acquire_owned().unwrap();
+    /// assert!(Rc::ptr_eq(permit.semaphore(), &sem));
+    /// ```
     pub fn semaphore(&self) -> &Rc<Semaphore> {
         &self.sem
     }

@@ -231,6 +231,14 @@ impl<T> Sender<T> {
     /// # Panics
     ///
     /// If called from inside [`send_modify`](Sender::send_modify)'s closure.
+    ///
+    /// ```
+    /// use eddy::sync::watch;
+    ///
+    /// let (tx, _rx) = watch::channel(1);
+    /// tx.send_replace(2);
+    /// assert_eq!(*tx.borrow(), 2);
+    /// ```
     pub fn borrow(&self) -> Ref<'_, T> {
         Ref {
             inner: self.shared.borrow(),
@@ -238,22 +246,61 @@ impl<T> Sender<T> {
         }
     }
 
-    /// A new receiver, having seen the current value.
+    /// A new receiver, having seen the current value: its `changed()`
+    /// waits for the next send.
+    ///
+    /// ```
+    /// use eddy::sync::watch;
+    ///
+    /// let tx = watch::Sender::new("idle");
+    /// let rx = tx.subscribe();
+    /// assert_eq!(*rx.borrow(), "idle");
+    /// assert!(!rx.has_changed().unwrap());
+    /// tx.send("busy").unwrap();
+    /// assert!(rx.has_changed().unwrap());
+    /// ```
     pub fn subscribe(&self) -> Receiver<T> {
         self.shared.new_receiver(self.shared.version.get())
     }
 
     /// Receivers alive now.
+    ///
+    /// ```
+    /// use eddy::sync::watch;
+    ///
+    /// let (tx, rx) = watch::channel(());
+    /// let rx2 = rx.clone();
+    /// assert_eq!(tx.receiver_count(), 2);
+    /// drop((rx, rx2));
+    /// assert_eq!(tx.receiver_count(), 0);
+    /// ```
     pub fn receiver_count(&self) -> usize {
         self.shared.ends.receivers()
     }
 
     /// Senders alive now (this one included).
+    ///
+    /// ```
+    /// use eddy::sync::watch;
+    ///
+    /// let (tx, _rx) = watch::channel(());
+    /// let tx2 = tx.clone();
+    /// assert_eq!(tx2.sender_count(), 2);
+    /// ```
     pub fn sender_count(&self) -> usize {
         self.shared.ends.senders()
     }
 
     /// True if there is no receiver: [`send`](Sender::send) would fail.
+    ///
+    /// ```
+    /// use eddy::sync::watch;
+    ///
+    /// let (tx, rx) = watch::channel(0);
+    /// assert!(!tx.is_closed());
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.ends.receivers() == 0
     }
@@ -335,6 +382,15 @@ impl<T> Receiver<T> {
     /// # Panics
     ///
     /// If called from inside [`Sender::send_modify`]'s closure.
+    ///
+    /// ```
+    /// use eddy::sync::watch;
+    ///
+    /// let (tx, rx) = watch::channel(String::from("v1"));
+    /// tx.send(String::from("v2")).unwrap();
+    /// assert_eq!(*rx.borrow(), "v2");
+    /// assert!(rx.has_changed().unwrap()); // still unseen
+    /// ```
     pub fn borrow(&self) -> Ref<'_, T> {
         Ref {
             inner: self.shared.borrow(),
@@ -347,6 +403,15 @@ impl<T> Receiver<T> {
     /// # Panics
     ///
     /// If called from inside [`Sender::send_modify`]'s closure.
+    ///
+    /// ```
+    /// use eddy::sync::watch;
+    ///
+    /// let (tx, mut rx) = watch::channel(0);
+    /// tx.send(1).unwrap();
+    /// assert_eq!(*rx.borrow_and_update(), 1);
+    /// assert!(!rx.has_changed().unwrap()); // seen now
+    /// ```
     pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
         let version = self.shared.version.get();
         let has_changed = self.seen != version;
@@ -384,11 +449,31 @@ impl<T> Receiver<T> {
     }
 
     /// Counts the current value as not seen: `changed()` completes at once.
+    ///
+    /// ```
+    /// use eddy::sync::watch;
+    ///
+    /// eddy::block_on(async {
+    ///     let (_tx, mut rx) = watch::channel("config");
+    ///     rx.mark_changed(); // handle the current value like a new one
+    ///     rx.changed().await.unwrap(); // at once
+    ///     assert_eq!(*rx.borrow(), "config");
+    /// });
+    /// ```
     pub fn mark_changed(&mut self) {
         self.seen = self.shared.version.get().wrapping_sub(1);
     }
 
     /// Counts the current value as seen.
+    ///
+    /// ```
+    /// use eddy::sync::watch;
+    ///
+    /// let (tx, mut rx) = watch::channel(0);
+    /// tx.send(1).unwrap();
+    /// rx.mark_unchanged(); // skip it
+    /// assert!(!rx.has_changed().unwrap());
+    /// ```
     pub fn mark_unchanged(&mut self) {
         self.seen = self.shared.version.get();
     }
@@ -432,6 +517,22 @@ impl<T> Receiver<T> {
     ///
     /// If `f` panics, or sends on this channel (the value is borrowed while
     /// `f` looks at it).
+    ///
+    /// ```
+    /// use eddy::sync::watch;
+    ///
+    /// eddy::block_on(async {
+    ///     let (tx, mut rx) = watch::channel(0);
+    ///     eddy::spawn(async move {
+    ///         for percent in [10, 50, 100] {
+    ///             tx.send(percent).unwrap();
+    ///             eddy::task::yield_now().await;
+    ///         }
+    ///     });
+    ///     let done = rx.wait_for(|&percent| percent == 100).await.unwrap();
+    ///     assert_eq!(*done, 100);
+    /// });
+    /// ```
     pub async fn wait_for(
         &mut self,
         mut f: impl FnMut(&T) -> bool,

@@ -30,7 +30,10 @@ type Job = Box<dyn FnOnce() + Send>;
 /// closure still running when the runtime is dropped finishes on its thread
 /// and its result is dropped; closures not yet started are dropped unrun.
 ///
-/// Panics outside a runtime.
+/// # Panics
+///
+/// Outside a runtime, with ``eddy: `spawn_blocking` was called outside a
+/// runtime``.
 ///
 /// ```
 /// eddy::block_on(async {

@@ -58,11 +58,31 @@ impl<T> JoinHandle<T> {
     }
 
     /// True once the task has finished: output ready, panicked, or cancelled.
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let task = eddy::spawn(async { 1 });
+    ///     assert!(!task.is_finished()); // it starts when this task yields
+    ///     eddy::task::yield_now().await;
+    ///     assert!(task.is_finished());
+    ///     assert_eq!(task.await.unwrap(), 1);
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.task.local() & COMPLETE != 0
     }
 
-    /// A handle that can abort the task without awaiting it.
+    /// A handle that can abort the task without awaiting it; it can be
+    /// cloned and given to other tasks, while this handle keeps the output.
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let task = eddy::spawn(std::future::pending::<()>());
+    ///     let stop = task.abort_handle();
+    ///     eddy::spawn(async move { stop.abort() }); // another task stops it
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn abort_handle(&self) -> AbortHandle {
         self.task.ref_inc();
         AbortHandle {
@@ -71,7 +91,18 @@ impl<T> JoinHandle<T> {
         }
     }
 
-    /// The task's id.
+    /// The task's id: the same as its [`AbortHandle::id`] and its
+    /// [`JoinError::id`].
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let task = eddy::spawn(std::future::pending::<()>());
+    ///     let id = task.id();
+    ///     assert_eq!(task.abort_handle().id(), id);
+    ///     task.abort();
+    ///     assert_eq!(task.await.unwrap_err().id(), id);
+    /// });
+    /// ```
     pub fn id(&self) -> TaskId {
         self.task.id()
     }
@@ -176,17 +207,60 @@ pub struct AbortHandle {
 }
 
 impl AbortHandle {
-    /// Cancels the task, as [`JoinHandle::abort`].
+    /// Cancels the task, as [`JoinHandle::abort`]: an idle task's future
+    /// is dropped before this returns. Aborting a finished task does
+    /// nothing.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// struct SetOnDrop(Rc<Cell<bool>>);
+    /// impl Drop for SetOnDrop {
+    ///     fn drop(&mut self) {
+    ///         self.0.set(true);
+    ///     }
+    /// }
+    ///
+    /// eddy::block_on(async {
+    ///     let dropped = Rc::new(Cell::new(false));
+    ///     let guard = SetOnDrop(dropped.clone());
+    ///     let task = eddy::spawn(async move {
+    ///         let _guard = guard;
+    ///         std::future::pending::<()>().await
+    ///     });
+    ///     eddy::task::yield_now().await; // the task runs, and waits
+    ///     task.abort_handle().abort();
+    ///     assert!(dropped.get()); // its future is gone already
+    /// });
+    /// ```
     pub fn abort(&self) {
         abort(self.task);
     }
 
-    /// True once the task has finished.
+    /// True once the task has finished (output ready, panicked, or
+    /// cancelled).
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let abort = eddy::spawn(async {}).abort_handle(); // detached
+    ///     assert!(!abort.is_finished());
+    ///     eddy::task::yield_now().await;
+    ///     assert!(abort.is_finished());
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.task.local() & COMPLETE != 0
     }
 
-    /// The task's id.
+    /// The task's id, as [`JoinHandle::id`].
+    ///
+    /// ```
+    /// eddy::block_on(async {
+    ///     let task = eddy::spawn(async {});
+    ///     assert_eq!(task.abort_handle().id(), task.id());
+    /// });
+    /// ```
     pub fn id(&self) -> TaskId {
         self.task.id()
     }

@@ -75,6 +75,13 @@ impl Drop for Report {
 
 impl<T: 'static> JoinSet<T> {
     /// An empty set.
+    ///
+    /// ```
+    /// use eddy::task::JoinSet;
+    ///
+    /// let set = JoinSet::<u32>::new();
+    /// assert!(set.is_empty());
+    /// ```
     pub fn new() -> JoinSet<T> {
         JoinSet {
             members: Slab::new(),
@@ -82,8 +89,35 @@ impl<T: 'static> JoinSet<T> {
         }
     }
 
-    /// Spawns a task into the set on the current runtime. Panics outside a
-    /// runtime, as [`spawn`](crate::spawn).
+    /// Spawns a task into the set on the current runtime, and returns a
+    /// handle that can abort it (its result stays in the set). This is
+    /// asyncio's `TaskGroup.create_task`.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime, as [`spawn`](crate::spawn), with
+    /// ``eddy: `JoinSet::spawn` was called outside a runtime``.
+    ///
+    /// ```
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn(async { "kept" });
+    ///     let stuck = set.spawn(std::future::pending());
+    ///     stuck.abort();
+    ///     let mut kept = 0;
+    ///     let mut cancelled = 0;
+    ///     while let Some(result) = set.join_next().await {
+    ///         match result {
+    ///             Ok(_) => kept += 1,
+    ///             Err(e) if e.is_cancelled() => cancelled += 1,
+    ///             Err(e) => panic!("{e}"),
+    ///         }
+    ///     }
+    ///     assert_eq!((kept, cancelled), (1, 1));
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&mut self, future: F) -> AbortHandle
     where
@@ -114,11 +148,41 @@ impl<T: 'static> JoinSet<T> {
     /// the set is empty. Results come in the order the tasks finished.
     ///
     /// Cancel-safe: if this future is dropped, no result is lost.
+    ///
+    /// ```
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn(async {
+    ///         eddy::task::yield_now().await; // finishes second
+    ///         "slow"
+    ///     });
+    ///     set.spawn(async { "fast" });
+    ///     assert_eq!(set.join_next().await.unwrap().unwrap(), "fast");
+    ///     assert_eq!(set.join_next().await.unwrap().unwrap(), "slow");
+    ///     assert!(set.join_next().await.is_none()); // empty
+    /// });
+    /// ```
     pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
         poll_fn(|cx| self.poll_join_next(cx)).await
     }
 
-    /// The polling form of [`join_next`](JoinSet::join_next).
+    /// The polling form of [`join_next`](JoinSet::join_next): `Pending`
+    /// keeps the waker of the latest call.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn(async { 5 });
+    ///     let first = poll_fn(|cx| set.poll_join_next(cx)).await;
+    ///     assert_eq!(first.unwrap().unwrap(), 5);
+    ///     assert!(poll_fn(|cx| set.poll_join_next(cx)).await.is_none());
+    /// });
+    /// ```
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
         self.poll_join_next_with_id(cx)
             .map(|next| next.map(|result| result.map(|(_, output)| output)))
@@ -154,6 +218,18 @@ impl<T: 'static> JoinSet<T> {
     }
 
     /// The polling form of [`join_next_with_id`](JoinSet::join_next_with_id).
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     let id = set.spawn(async { 'x' }).id();
+    ///     let next = poll_fn(|cx| set.poll_join_next_with_id(cx)).await;
+    ///     assert_eq!(next.unwrap().unwrap(), (id, 'x'));
+    /// });
+    /// ```
     pub fn poll_join_next_with_id(
         &mut self,
         cx: &mut Context<'_>,
@@ -208,7 +284,21 @@ impl<T: 'static> JoinSet<T> {
         Some(handle.take_finished().map(|output| (id, output)))
     }
 
-    /// Aborts every task and waits until all have finished.
+    /// Aborts every task and waits until all have finished; their results
+    /// are dropped, and the set is empty after.
+    ///
+    /// ```
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     for _ in 0..3 {
+    ///         set.spawn(std::future::pending::<()>());
+    ///     }
+    ///     set.shutdown().await;
+    ///     assert!(set.is_empty());
+    /// });
+    /// ```
     pub async fn shutdown(&mut self) {
         self.abort_all();
         while self.join_next().await.is_some() {}
@@ -219,7 +309,22 @@ impl<T: 'static> JoinSet<T> {
     ///
     /// # Panics
     ///
-    /// If a task panicked (with its payload), or was cancelled.
+    /// If a task panicked (resumed with its payload), or was cancelled
+    /// (``eddy: JoinSet::join_all: `` and the [`JoinError`]).
+    ///
+    /// ```
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn(async {
+    ///         eddy::task::yield_now().await;
+    ///         1
+    ///     });
+    ///     set.spawn(async { 2 });
+    ///     assert_eq!(set.join_all().await, [2, 1]); // completion order
+    /// });
+    /// ```
     pub async fn join_all(mut self) -> Vec<T> {
         let mut outputs = Vec::with_capacity(self.len());
         while let Some(result) = self.join_next().await {
@@ -235,17 +340,52 @@ impl<T: 'static> JoinSet<T> {
 
 impl<T> JoinSet<T> {
     /// Tasks in the set, finished or not, whose results were not taken yet.
+    ///
+    /// ```
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn(async {});
+    ///     eddy::task::yield_now().await; // it finished...
+    ///     assert_eq!(set.len(), 1); // ...and counts until its result is taken
+    ///     set.join_next().await;
+    ///     assert_eq!(set.len(), 0);
+    /// });
+    /// ```
     pub fn len(&self) -> usize {
         self.members.len()
     }
 
     /// True if the set holds no task.
+    ///
+    /// ```
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     assert!(set.is_empty());
+    ///     set.spawn(async {});
+    ///     assert!(!set.is_empty());
+    /// });
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
 
     /// Aborts every task in the set; their results (cancelled, mostly) stay
     /// to be taken with `join_next`.
+    ///
+    /// ```
+    /// use eddy::task::JoinSet;
+    ///
+    /// eddy::block_on(async {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn(std::future::pending::<()>());
+    ///     set.abort_all();
+    ///     assert!(set.join_next().await.unwrap().unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn abort_all(&mut self) {
         for (_, handle) in &self.members {
             handle.abort();
@@ -283,7 +423,7 @@ impl<T> JoinSet<T> {
 }
 
 /// Spawns every future of the iterator into a new set, on the current
-/// runtime. Panics outside a runtime, as [`spawn`](crate::spawn).
+/// runtime. Panics outside a runtime, as [`JoinSet::spawn`].
 ///
 /// ```
 /// use eddy::task::JoinSet;
@@ -308,7 +448,7 @@ where
 }
 
 /// Spawns every future of the iterator into the set, on the current
-/// runtime. Panics outside a runtime, as [`spawn`](crate::spawn).
+/// runtime. Panics outside a runtime, as [`JoinSet::spawn`].
 impl<T: 'static, F> Extend<F> for JoinSet<T>
 where
     F: Future<Output = T> + 'static,

@@ -33,10 +33,15 @@ pub use self::yield_now::{YieldNow, yield_now};
 
 /// Spawns a task on the runtime running on this thread and returns a handle
 /// to await its output. The future needs `'static` but not `Send`: it never
-/// leaves this thread. The task starts when the current task yields.
+/// leaves this thread. The task starts when the current task yields. This
+/// is asyncio's `create_task`; dropping the handle detaches the task.
 ///
-/// Panics if no runtime is running on this thread (outside `block_on`,
-/// `turn` and tasks); use [`Runtime::spawn`](crate::Runtime::spawn) there.
+/// # Panics
+///
+/// If no runtime is running on this thread (outside `block_on`, `turn`
+/// and tasks), with ``eddy: `eddy::spawn` was called outside a runtime``.
+/// Use [`Runtime::spawn`](crate::Runtime::spawn) or
+/// [`Handle::spawn`](crate::Handle::spawn) there.
 ///
 /// ```
 /// use std::rc::Rc;

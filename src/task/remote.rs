@@ -21,7 +21,9 @@ use crate::runtime::{Core, Remote, RemoteSpawn, Shared};
 /// any thread or runtime. `Send + Sync`.
 ///
 /// Resolves to the task's output, or a [`JoinError`]: panicked, aborted, or
-/// cancelled because its runtime was dropped first.
+/// cancelled because its runtime was dropped first. It gives its result
+/// once: polled again after that, it panics ("eddy: RemoteJoinHandle
+/// polled after it returned its result").
 ///
 /// ```
 /// let rt = eddy::Runtime::new()?;
@@ -212,6 +214,15 @@ impl<T> RemoteJoinHandle<T> {
     /// Asks the task to stop: it is marked and scheduled, and its future is
     /// dropped on the loop's thread when the loop next runs. Awaiting the
     /// handle then gives a cancelled [`JoinError`]. Does nothing if it finished.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// let task = rt.handle().spawn(std::future::pending::<()>());
+    /// task.abort(); // from any thread
+    /// let err = rt.block_on(task).unwrap_err();
+    /// assert!(err.is_cancelled());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn abort(&self) {
         self.state.aborted.store(true, Ordering::Release);
         // The task's own waker (an eddy waker: its clone runs no user code).
@@ -222,6 +233,15 @@ impl<T> RemoteJoinHandle<T> {
     }
 
     /// True once the task has finished, one way or another.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::new()?;
+    /// let mut task = rt.handle().spawn(async { 1 });
+    /// assert!(!task.is_finished()); // queued: the loop has not run yet
+    /// assert_eq!(rt.block_on(&mut task).unwrap(), 1);
+    /// assert!(task.is_finished());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.state.finished.load(Ordering::Acquire)
     }

@@ -141,7 +141,7 @@ impl TimerDriver {
     /// When the next timer is due, if any (exact to the tick). The loop
     /// sleeps until then; `fire` catches up with any cascade on the way.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let tick = self.wheel.borrow().next_deadline()?;
+        let tick = self.wheel.borrow_mut().next_deadline()?;
         Some(self.tick_instant(tick))
     }
 

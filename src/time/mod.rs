@@ -29,7 +29,7 @@ pub use self::timeout::{Timeout, timeout, timeout_at};
 pub use std::time::Instant;
 
 /// How far ahead a deadline goes when `now + duration` overflows `Instant`.
-const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+pub(crate) const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 /// `now + duration`, saturated to [`FAR_FUTURE`] ahead.
 fn deadline_after(duration: Duration) -> Instant {

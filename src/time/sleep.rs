@@ -9,10 +9,16 @@ use std::time::{Duration, Instant};
 
 use super::driver::TimerDriver;
 
-/// Waits until `duration` has passed.
+/// Waits until `duration` has passed: asyncio's `sleep`.
 ///
 /// A `Duration` too large to add to the clock (`Duration::MAX`) saturates to
 /// a deadline about a hundred years ahead.
+///
+/// # Panics
+///
+/// The returned [`Sleep`] panics if it is polled outside a runtime, with
+/// ``eddy: `Sleep::poll` was called outside a runtime``; making it needs
+/// none.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -34,6 +40,10 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// tick (under a millisecond). A deadline already in the past completes
 /// without the loop blocking: at the first poll, or at the loop's next look
 /// at its timers.
+///
+/// # Panics
+///
+/// As [`sleep`]: the returned [`Sleep`] panics if polled outside a runtime.
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -60,6 +70,28 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// registration, and [`reset`](Sleep::reset) moves the timer in place. It
 /// never completes before its deadline; it completes at most one tick (1 ms)
 /// plus one loop turn after it.
+///
+/// Pinned once (`Box::pin`, or `std::pin::pin!`), one `Sleep` can be
+/// polled again and again and moved with [`reset`](Sleep::reset): an idle
+/// timeout that each event pushes back costs no new timer.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use eddy::time::{Sleep, sleep};
+///
+/// // Made before any runtime exists: it registers at its first poll.
+/// let nap: Sleep = sleep(Duration::from_millis(5));
+/// let deadline = nap.deadline();
+/// eddy::block_on(async {
+///     let mut idle = Box::pin(sleep(Duration::from_secs(30)));
+///     // An event came: push the idle deadline back, in place.
+///     idle.as_mut().reset(Instant::now() + Duration::from_secs(30));
+///     assert!(!idle.is_elapsed());
+///
+///     nap.await;
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
     deadline: Instant,
@@ -75,7 +107,17 @@ struct Timer {
 }
 
 impl Sleep {
-    /// The instant this sleep completes at.
+    /// The instant this sleep completes at: the one given to
+    /// [`sleep_until`] or the last [`reset`](Sleep::reset), or now plus
+    /// the duration given to [`sleep`]. The sleep completes at it or
+    /// within a tick (1 ms) after it.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let at = Instant::now() + Duration::from_secs(5);
+    /// assert_eq!(eddy::time::sleep_until(at).deadline(), at);
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }

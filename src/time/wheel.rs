@@ -16,8 +16,13 @@
 //!   present in the current window, so the lowest set bit is the next one.
 //! - The next deadline (what the loop sleeps until) is exact, not the start
 //!   of a coarse slot: each slot keeps the earliest deadline in it, updated
-//!   on insert, and walked again only when that very entry leaves, so a
-//!   host waiting on eddy's fd is not woken for a cascade.
+//!   on insert, so a host waiting on eddy's fd is not woken for a cascade.
+//!   When that very entry leaves, the slot's minimum is only marked stale
+//!   (a lower bound), and walked again when the loop next asks for the
+//!   next deadline, if this slot is the one that answers. Timeouts of one
+//!   length cancelled in the order they were set (a server's request
+//!   timeouts) remove the earliest entry each time: that costs one walk
+//!   per sleep of the loop, not one per removal.
 //! - A timer more than `64^6` ticks away waits in an overflow list, and is
 //!   moved into the wheel when the present enters its top-level window, so
 //!   it never fires early.
@@ -78,8 +83,12 @@ pub(crate) struct Wheel<T> {
     slots: [[List; SLOTS]; LEVELS],
     /// Bit `s` of `occupied[l]` is set when slot `s` of level `l` is not empty.
     occupied: [u64; LEVELS],
-    /// The earliest deadline in each slot (meaningful while it is occupied).
+    /// The earliest deadline in each slot (meaningful while it is occupied),
+    /// or a lower bound of it where the slot's bit in `stale_min` is set.
     slot_min: [[u64; SLOTS]; LEVELS],
+    /// Bit `s` of `stale_min[l]`: the earliest entry of that slot left, and
+    /// `slot_min` has not been walked again since.
+    stale_min: [u64; LEVELS],
     overflow: List,
     /// No overflow entry has a deadline below this (it may be lower than the
     /// true minimum after a removal; that only costs an early look).
@@ -96,6 +105,7 @@ impl<T> Wheel<T> {
             slots: [[List::EMPTY; SLOTS]; LEVELS],
             occupied: [0; LEVELS],
             slot_min: [[u64::MAX; SLOTS]; LEVELS],
+            stale_min: [0; LEVELS],
             overflow: List::EMPTY,
             overflow_min: u64::MAX,
             due: List::EMPTY,
@@ -188,7 +198,7 @@ impl<T> Wheel<T> {
     /// the true earliest deadline, and equal to it unless that entry is in
     /// the overflow list (more than `64^6` ticks away) where an entry
     /// removed may leave a lower bound.
-    pub(crate) fn next_deadline(&self) -> Option<u64> {
+    pub(crate) fn next_deadline(&mut self) -> Option<u64> {
         if self.due.head != NIL {
             return Some(self.elapsed);
         }
@@ -196,6 +206,16 @@ impl<T> Wheel<T> {
         // occupied level (see `next_expiration`).
         if let Some(level) = (0..LEVELS).find(|&l| self.occupied[l] != 0) {
             let slot = self.occupied[level].trailing_zeros() as usize;
+            if self.stale_min[level] & (1 << slot) != 0 {
+                self.stale_min[level] &= !(1 << slot);
+                let mut min = u64::MAX;
+                let mut k = self.slots[level][slot].head;
+                while k != NIL {
+                    min = min.min(self.entries[k].deadline);
+                    k = self.entries[k].next;
+                }
+                self.slot_min[level][slot] = min;
+            }
             return Some(self.slot_min[level][slot]);
         }
         (self.overflow.head != NIL).then_some(self.overflow_min.max(self.elapsed + 1))
@@ -217,6 +237,7 @@ impl<T> Wheel<T> {
                     let mut key = self.slots[level][slot].head;
                     self.slots[level][slot] = List::EMPTY;
                     self.occupied[level] &= !(1 << slot);
+                    self.stale_min[level] &= !(1 << slot);
                     while key != NIL {
                         let next = self.entries[key].next;
                         // Level 0 expires; higher levels move down (or are
@@ -294,6 +315,7 @@ impl<T> Wheel<T> {
                 let (level, slot) = (level as usize, slot as usize);
                 let min = &mut self.slot_min[level][slot];
                 *min = if self.occupied[level] & (1 << slot) == 0 {
+                    self.stale_min[level] &= !(1 << slot);
                     deadline
                 } else {
                     (*min).min(deadline)
@@ -352,18 +374,12 @@ impl<T> Wheel<T> {
         entry.next = NIL;
         if let Place::Slot { level, slot } = place {
             let (level, slot) = (level as usize, slot as usize);
-            // Only the slot's earliest entry leaving needs a walk; for a
-            // random entry of `n` that is one time in `n`, so O(1) on average.
+            // Only the slot's earliest entry leaving changes its minimum:
+            // the walk waits for `next_deadline` to need it.
             if self.occupied[level] & (1 << slot) != 0
                 && self.entries[key].deadline == self.slot_min[level][slot]
             {
-                let mut min = u64::MAX;
-                let mut k = self.slots[level][slot].head;
-                while k != NIL {
-                    min = min.min(self.entries[k].deadline);
-                    k = self.entries[k].next;
-                }
-                self.slot_min[level][slot] = min;
+                self.stale_min[level] |= 1 << slot;
             }
         }
     }
@@ -588,5 +604,34 @@ mod tests {
             assert_eq!(wheel.next_expiration(), None);
         }
         assert!(wheel.entries.capacity() <= 128);
+    }
+
+    #[test]
+    fn earliest_entries_removed_in_turn_leave_an_exact_next_deadline() {
+        // Request timeouts of one length: set in order, cancelled in order,
+        // all in one coarse slot. The minimum is walked only when asked.
+        let mut wheel = Wheel::new();
+        let keys: Vec<usize> = (0..50).map(|i| wheel.insert(30_000 + i, ())).collect();
+        assert_eq!(wheel.next_deadline(), Some(30_000));
+        for (i, &key) in keys.iter().enumerate().take(10) {
+            wheel.remove(key);
+            if i % 3 == 0 {
+                assert_eq!(wheel.next_deadline(), Some(30_001 + i as u64));
+            }
+        }
+        assert_eq!(wheel.next_deadline(), Some(30_010));
+        // An insert into a slot whose minimum is stale keeps it a lower bound.
+        wheel.remove(keys[10]);
+        let late = wheel.insert(30_040, ());
+        assert_eq!(wheel.next_deadline(), Some(30_011));
+        let early = wheel.insert(30_005, ());
+        assert_eq!(wheel.next_deadline(), Some(30_005));
+        wheel.remove(early);
+        wheel.remove(late);
+        assert_eq!(wheel.next_deadline(), Some(30_011));
+        for &key in &keys[11..] {
+            wheel.remove(key);
+        }
+        assert_eq!(wheel.next_deadline(), None);
     }
 }

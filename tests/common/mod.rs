@@ -486,6 +486,15 @@ pub fn child_passed(out: &std::process::Output, what: &str) -> (String, String) 
     (stdout, stderr)
 }
 
+/// The lowest descriptor number not in use.
+pub fn lowest_free_fd() -> std::os::fd::RawFd {
+    use std::os::fd::AsRawFd;
+    // A new descriptor always takes the lowest free number.
+    std::fs::File::open("/dev/null")
+        .expect("/dev/null")
+        .as_raw_fd()
+}
+
 /// The open descriptors of this process: (number, what it points to).
 pub fn open_fds() -> Vec<(std::os::fd::RawFd, String)> {
     let mut fds: Vec<_> = std::fs::read_dir("/proc/self/fd")
