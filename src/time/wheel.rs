@@ -146,7 +146,30 @@ impl<T> Wheel<T> {
     }
 
     /// Moves an entry (pending or expired) to a new deadline, in place.
+    ///
+    /// A deadline that falls in the slot the entry is in already (an idle
+    /// timeout pushed back by a few milliseconds: slots above level 0 span
+    /// 64 ticks and more) only updates the entry and the slot's minimum.
     pub(crate) fn reset(&mut self, key: usize, deadline: u64) {
+        let entry = &mut self.entries[key];
+        if let Place::Slot { level, slot } = entry.place {
+            let (level, slot) = (level as usize, slot as usize);
+            // Same slot: the same bits above the slot's span. The slot lies
+            // ahead of the present (it would have moved down otherwise), so
+            // the new deadline does too.
+            if (entry.deadline ^ deadline) >> (SLOT_BITS * level as u32) == 0 {
+                let old = std::mem::replace(&mut entry.deadline, deadline);
+                let min = &mut self.slot_min[level][slot];
+                if deadline <= *min {
+                    // The earliest now (a stale minimum is a lower bound).
+                    *min = deadline;
+                } else if old == *min {
+                    // The earliest moved later: as if it had left.
+                    self.stale_min[level] |= 1 << slot;
+                }
+                return;
+            }
+        }
         self.unlink(key);
         self.entries[key].deadline = deadline;
         self.place(key);
@@ -290,26 +313,31 @@ impl<T> Wheel<T> {
         }
     }
 
+    /// Where an entry due at `deadline` belongs, relative to `elapsed`.
+    #[inline]
+    fn place_of(&self, deadline: u64) -> Place {
+        if deadline <= self.elapsed {
+            return Place::Due;
+        }
+        // The highest bit in which the deadline and the present differ
+        // picks the level: the lowest one whose window holds both.
+        let significant = 63 - ((deadline ^ self.elapsed) | (SLOTS as u64 - 1)).leading_zeros();
+        let level = (significant / SLOT_BITS) as usize;
+        if level >= LEVELS {
+            Place::Overflow
+        } else {
+            let slot = (deadline >> (SLOT_BITS * level as u32)) as usize & (SLOTS - 1);
+            Place::Slot {
+                level: level as u8,
+                slot: slot as u8,
+            }
+        }
+    }
+
     /// Links an unlinked entry where its deadline says, relative to `elapsed`.
     fn place(&mut self, key: usize) {
         let deadline = self.entries[key].deadline;
-        let place = if deadline <= self.elapsed {
-            Place::Due
-        } else {
-            // The highest bit in which the deadline and the present differ
-            // picks the level: the lowest one whose window holds both.
-            let significant = 63 - ((deadline ^ self.elapsed) | (SLOTS as u64 - 1)).leading_zeros();
-            let level = (significant / SLOT_BITS) as usize;
-            if level >= LEVELS {
-                Place::Overflow
-            } else {
-                let slot = (deadline >> (SLOT_BITS * level as u32)) as usize & (SLOTS - 1);
-                Place::Slot {
-                    level: level as u8,
-                    slot: slot as u8,
-                }
-            }
-        };
+        let place = self.place_of(deadline);
         let list = match place {
             Place::Slot { level, slot } => {
                 let (level, slot) = (level as usize, slot as usize);
@@ -396,6 +424,8 @@ mod tests {
         Insert(u64),
         Remove(usize),
         Reset(usize, u64),
+        /// Moves an entry's deadline by a little (often within its slot).
+        Nudge(usize, i64),
         Advance(u64),
     }
 
@@ -443,10 +473,11 @@ mod tests {
         }
 
         fn op(&mut self) -> Op {
-            match self.weighted(&[4, 2, 1, 3]) {
+            match self.weighted(&[4, 2, 1, 2, 3]) {
                 0 => Op::Insert(self.distance()),
                 1 => Op::Remove(self.next() as usize),
                 2 => Op::Reset(self.next() as usize, self.distance()),
+                3 => Op::Nudge(self.next() as usize, self.below(200) as i64 - 100),
                 _ => Op::Advance(self.distance()),
             }
         }
@@ -503,6 +534,16 @@ mod tests {
                         *wheel.get_mut(key) = now + d;
                         expired.remove(&key);
                         pending.insert(key, now + d);
+                    }
+                }
+                Op::Nudge(i, delta) => {
+                    let keys: Vec<usize> = pending.keys().copied().collect();
+                    if !keys.is_empty() {
+                        let key = keys[i % keys.len()];
+                        let at = pending[&key].saturating_add_signed(delta).max(now);
+                        wheel.reset(key, at);
+                        *wheel.get_mut(key) = at;
+                        pending.insert(key, at);
                     }
                 }
                 Op::Advance(d) => {
