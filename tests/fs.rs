@@ -673,6 +673,31 @@ fn file_sync_set_len_metadata_clone_and_std() {
 }
 
 #[test]
+fn try_clone_keeps_max_buf_size_and_from_raw_fd_takes_a_descriptor() {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    watchdog(LIMIT, || {
+        run(async {
+            let dir = TempDir::new("clone-buf");
+            let path = dir.join("f");
+            std::fs::write(&path, b"hello").unwrap();
+            let mut file = File::open(&path).await.unwrap();
+            assert_eq!(file.max_buf_size(), 2 * 1024 * 1024);
+            file.set_max_buf_size(128);
+            // As tokio's: a clone is configured like its original.
+            assert_eq!(file.try_clone().await.unwrap().max_buf_size(), 128);
+
+            let fd = file.into_std().await.into_raw_fd();
+            // SAFETY: `fd` is open and owned by nothing else (into_raw_fd
+            // gave it up).
+            let mut file = unsafe { File::from_raw_fd(fd) };
+            let mut got = String::new();
+            file.read_to_string(&mut got).await.unwrap();
+            assert_eq!(got, "hello");
+        });
+    });
+}
+
+#[test]
 fn a_read_takes_what_was_asked_and_no_more() {
     watchdog(LIMIT, || {
         let dir = TempDir::new("ahead");

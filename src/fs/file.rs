@@ -26,7 +26,7 @@ use std::fmt;
 use std::fs::File as StdFile;
 use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, RawFd};
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -320,6 +320,21 @@ impl File {
         self.max_buf_size = max_buf_size;
     }
 
+    /// The most bytes one read or write moves through the pool: what
+    /// [`set_max_buf_size`](File::set_max_buf_size) set, else 2 MiB. A
+    /// [`try_clone`](File::try_clone) keeps it.
+    ///
+    /// ```
+    /// let mut file = eddy::fs::File::from_std(std::fs::File::open("/dev/null")?);
+    /// assert_eq!(file.max_buf_size(), 2 * 1024 * 1024);
+    /// file.set_max_buf_size(4096);
+    /// assert_eq!(file.max_buf_size(), 4096);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn max_buf_size(&self) -> usize {
+        self.max_buf_size
+    }
+
     /// Waits for the operation in flight, then flushes the file's data and
     /// metadata to the disk (`fsync`).
     ///
@@ -522,7 +537,10 @@ impl File {
     /// ```
     pub async fn try_clone(&self) -> io::Result<File> {
         let std = Arc::clone(&self.std);
-        Ok(File::from_std(asyncify(move || std.try_clone()).await?))
+        let mut twin = File::from_std(asyncify(move || std.try_clone()).await?);
+        // A clone is configured like its original, as tokio's.
+        twin.max_buf_size = self.max_buf_size;
+        Ok(twin)
     }
 
     /// Waits for the operation in flight and gives back the std file, its
@@ -897,6 +915,15 @@ impl AsRawFd for File {
 impl AsFd for File {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.std.as_fd()
+    }
+}
+
+/// Takes ownership of an open descriptor, as tokio's `File` does.
+impl FromRawFd for File {
+    unsafe fn from_raw_fd(fd: RawFd) -> File {
+        // SAFETY: the caller promises what `StdFile::from_raw_fd` needs (an
+        // open descriptor that nothing else owns or closes).
+        File::from_std(unsafe { StdFile::from_raw_fd(fd) })
     }
 }
 
