@@ -979,3 +979,81 @@ fn a_read_that_waits_does_not_block_the_loop() {
         writer.join().unwrap();
     });
 }
+
+/// Every name of API.md's "Files" with the exact argument, return and
+/// trait types it writes (a compile-time check; nothing runs).
+#[test]
+#[allow(
+    unused_must_use,
+    clippy::let_underscore_future,
+    clippy::redundant_closure
+)]
+fn signatures_as_api_md_writes_them() {
+    use std::io;
+    // Compiles only if the signatures are as API.md writes them.
+    fn fut<T, F: std::future::Future<Output = T>>(_: F) {}
+    fn aw<T: futures_io::AsyncWrite>() {}
+    fn ar<T: futures_io::AsyncRead>() {}
+    use eddy::fs;
+    let _ = || {
+        fut::<io::Result<Vec<u8>>, _>(fs::read("a"));
+        fut::<io::Result<String>, _>(fs::read_to_string("a"));
+        fut::<io::Result<()>, _>(fs::write("a", b"x"));
+        fut::<io::Result<u64>, _>(fs::copy("a", "b"));
+        fut::<io::Result<()>, _>(fs::rename("a", "b"));
+        fut::<io::Result<()>, _>(fs::remove_file("a"));
+        fut::<io::Result<()>, _>(fs::remove_dir("a"));
+        fut::<io::Result<()>, _>(fs::remove_dir_all("a"));
+        fut::<io::Result<()>, _>(fs::create_dir("a"));
+        fut::<io::Result<()>, _>(fs::create_dir_all("a"));
+        fut::<io::Result<std::fs::Metadata>, _>(fs::metadata("a"));
+        fut::<io::Result<std::fs::Metadata>, _>(fs::symlink_metadata("a"));
+        fut::<io::Result<std::path::PathBuf>, _>(fs::canonicalize("a"));
+        fut::<io::Result<bool>, _>(fs::try_exists("a"));
+        fut::<io::Result<()>, _>(fs::set_permissions(
+            "a",
+            <std::fs::Permissions as PermissionsExt>::from_mode(0o644),
+        ));
+        fut::<io::Result<()>, _>(fs::hard_link("a", "b"));
+        fut::<io::Result<()>, _>(fs::symlink("a", "b"));
+        fut::<io::Result<std::path::PathBuf>, _>(fs::read_link("a"));
+        fut::<io::Result<fs::ReadDir>, _>(fs::read_dir("a"));
+        let _ = fs::DirBuilder::new();
+    };
+    let _ = |r: &mut fs::ReadDir| fut::<io::Result<Option<fs::DirEntry>>, _>(r.next_entry());
+    let _ = |e: &fs::DirEntry| {
+        let _: std::path::PathBuf = e.path();
+        let _: std::ffi::OsString = e.file_name();
+        fut::<io::Result<std::fs::Metadata>, _>(e.metadata());
+        fut::<io::Result<std::fs::FileType>, _>(e.file_type());
+    };
+    use fs::File;
+    fn seek<T: futures_io::AsyncSeek>() {}
+    ar::<File>();
+    aw::<File>();
+    seek::<File>();
+    let _ = || {
+        fut::<io::Result<File>, _>(File::open("a"));
+        fut::<io::Result<File>, _>(File::create("a"));
+        fut::<io::Result<File>, _>(
+            fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .append(true)
+                .truncate(true)
+                .create(true)
+                .create_new(true)
+                .open("a"),
+        );
+    };
+    let _ = |f: &mut File| {
+        fut::<io::Result<()>, _>(f.sync_all());
+        fut::<io::Result<()>, _>(f.sync_data());
+        fut::<io::Result<()>, _>(f.set_len(3u64));
+        fut::<io::Result<std::fs::Metadata>, _>(f.metadata());
+        fut::<io::Result<File>, _>(f.try_clone());
+        f.set_max_buf_size(3usize);
+    };
+    let _: fn(std::fs::File) -> File = File::from_std;
+    let _ = |f: File| fut::<std::fs::File, _>(f.into_std());
+}

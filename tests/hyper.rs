@@ -598,3 +598,43 @@ fn serve_backs_off_on_emfile_and_recovers() {
         }
     }
 }
+
+/// Every name of API.md's "HTTP on eddy" with the exact trait and argument
+/// types it writes (a compile-time check; nothing runs).
+#[test]
+fn signatures_as_api_md_writes_them() {
+    use std::future::Future;
+    fn clone_copy_default<T: Clone + Copy + Default>() {}
+    fn executor<F: Future<Output = ()> + 'static>(_: F)
+    where
+        eddy::hyper::Executor: hyper::rt::Executor<F>,
+    {
+    }
+    fn timer<T: hyper::rt::Timer>() {}
+    fn read_write<T: hyper::rt::Read + hyper::rt::Write>() {}
+    fn serve_future<S: Future<Output = io::Result<()>>>(_: S) {}
+
+    clone_copy_default::<eddy::hyper::Executor>();
+    clone_copy_default::<eddy::hyper::Timer>();
+    let (_, _) = (eddy::hyper::Executor, eddy::hyper::Timer);
+    // `!Send` futures too: an `Rc` held across an await.
+    executor(async {
+        let rc = Rc::new(());
+        std::future::ready(()).await;
+        drop(rc);
+    });
+    timer::<eddy::hyper::Timer>();
+    read_write::<eddy::hyper::Io<eddy::net::TcpStream>>();
+    let _: fn(TcpStream) -> eddy::hyper::Io<TcpStream> = eddy::hyper::Io::new;
+    let _: fn(eddy::hyper::Io<TcpStream>) -> TcpStream = eddy::hyper::Io::into_inner;
+    let _ = |listener: TcpListener| {
+        let state = Rc::new(()); // `Rc` state is fine: no `Send` needed
+        let service = service_fn(move |_: Request<Incoming>| {
+            let _ = &state;
+            async { Ok::<_, Infallible>(Response::new(String::new())) }
+        });
+        let serve =
+            eddy::hyper::serve(listener, service).header_read_timeout(Duration::from_secs(1));
+        serve_future(serve.with_graceful_shutdown(async {}));
+    };
+}

@@ -616,3 +616,51 @@ fn sigchld_disposition() -> libc::sighandler_t {
         old.sa_sigaction
     }
 }
+
+/// Every name of API.md's "Processes" with the exact argument, return and
+/// trait types it writes (a compile-time check; nothing runs).
+#[test]
+#[allow(
+    unused_must_use,
+    clippy::let_underscore_future,
+    clippy::redundant_closure
+)]
+fn signatures_as_api_md_writes_them() {
+    use std::io;
+    use std::process::{ExitStatus, Output, Stdio};
+    // Compiles only if the signatures are as API.md writes them.
+    fn fut<T, F: std::future::Future<Output = T>>(_: F) {}
+    fn aw<T: futures_io::AsyncWrite>() {}
+    fn ar<T: futures_io::AsyncRead>() {}
+    use eddy::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+    let mut c = Command::new("x");
+    c.arg("a")
+        .args(["b"])
+        .env("k", "v")
+        .envs([("a", "b")])
+        .env_remove("k")
+        .env_clear()
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    let _: Command = Command::from(std::process::Command::new("x"));
+    let _: fn(&mut Command) -> io::Result<Child> = Command::spawn;
+    let _ = |c: &mut Command| fut::<io::Result<Output>, _>(c.output());
+    let _ = |c: &mut Command| fut::<io::Result<ExitStatus>, _>(c.status());
+    let _ = |c: &mut Child| {
+        let _: Option<u32> = c.id();
+        let _: &Option<ChildStdin> = &c.stdin;
+        let _: &Option<ChildStdout> = &c.stdout;
+        let _: &Option<ChildStderr> = &c.stderr;
+    };
+    aw::<ChildStdin>();
+    ar::<ChildStdout>();
+    ar::<ChildStderr>();
+    let _ = |c: &mut Child| fut::<io::Result<ExitStatus>, _>(c.wait());
+    let _: fn(&mut Child) -> io::Result<Option<ExitStatus>> = Child::try_wait;
+    let _: fn(&mut Child) -> io::Result<()> = Child::start_kill;
+    let _ = |c: &mut Child| fut::<io::Result<()>, _>(c.kill());
+    let _ = |c: Child| fut::<io::Result<Output>, _>(c.wait_with_output());
+}

@@ -457,3 +457,36 @@ fn listeners_do_not_leak_descriptors() {
         });
     });
 }
+
+/// Every name of API.md's "Signals" with the exact argument, return and
+/// trait types it writes (a compile-time check; nothing runs).
+#[test]
+#[allow(
+    unused_must_use,
+    clippy::let_underscore_future,
+    clippy::redundant_closure
+)]
+fn signatures_as_api_md_writes_them() {
+    use std::io;
+    // Compiles only if the signatures are as API.md writes them.
+    fn fut<T, F: std::future::Future<Output = T>>(_: F) {}
+    let _: fn() -> _ = eddy::signal::ctrl_c;
+    use eddy::signal::unix::{Signal, SignalKind, signal};
+    let _: fn(SignalKind) -> io::Result<Signal> = signal;
+    let _: fn(i32) -> SignalKind = SignalKind::from_raw;
+    let k = SignalKind::interrupt();
+    let _: i32 = k.as_raw_value();
+    for _k in [
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+        SignalKind::quit(),
+        SignalKind::user_defined1(),
+        SignalKind::user_defined2(),
+        SignalKind::child(),
+        SignalKind::window_change(),
+    ] {}
+    let _ = |s: &mut Signal, cx: &mut std::task::Context<'_>| -> std::task::Poll<Option<()>> {
+        s.poll_recv(cx)
+    };
+    let _ = |s: &mut Signal| fut::<Option<()>, _>(s.recv());
+}

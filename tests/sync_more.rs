@@ -1719,3 +1719,102 @@ fn task_ids_agree_across_handles_and_errors() {
         });
     });
 }
+
+/// Every name of API.md's "More sync" with the exact argument, return and
+/// trait types it writes (a compile-time check; nothing runs).
+#[test]
+#[allow(
+    unused_must_use,
+    clippy::let_underscore_future,
+    clippy::redundant_closure
+)]
+fn signatures_as_api_md_writes_them() {
+    // Compiles only if the signatures are as API.md writes them.
+    fn fut<T, F: std::future::Future<Output = T>>(_: F) {}
+    fn fused_stream<T: futures_core::stream::FusedStream>() {}
+    fn fused_future<T: futures_core::future::FusedFuture>() {}
+    use eddy::sync::broadcast::{self, RecvError, SendError, TryRecvError};
+    let (tx, mut rx) = broadcast::channel::<u32>(4);
+    let _: Result<usize, SendError<u32>> = tx.send(1);
+    let _: broadcast::Receiver<u32> = tx.subscribe();
+    let _: usize = tx.receiver_count();
+    let _: usize = tx.len();
+    fut::<(), _>(tx.closed());
+    let _: broadcast::Sender<u32> = broadcast::Sender::new(3);
+    fut::<Result<u32, RecvError>, _>(rx.recv());
+    let _: Result<u32, TryRecvError> = rx.try_recv();
+    let _: usize = rx.len();
+    let _: bool = rx.is_empty();
+    let _: broadcast::Receiver<u32> = rx.resubscribe();
+    match RecvError::Closed {
+        RecvError::Closed => {}
+        RecvError::Lagged(n) => {
+            let _: u64 = n;
+        }
+    }
+    fused_stream::<broadcast::Receiver<u32>>();
+    fused_stream::<eddy::sync::mpsc::Receiver<u32>>();
+    fused_future::<eddy::sync::oneshot::Receiver<u32>>();
+    fused_future::<eddy::time::Sleep>();
+    fused_future::<eddy::JoinHandle<u32>>();
+    use eddy::sync::watch;
+    let (wtx, mut wrx) = watch::channel(1u32);
+    let _: Result<(), watch::SendError<u32>> = wtx.send(2);
+    let _: u32 = wtx.send_replace(3);
+    wtx.send_modify(|v| *v += 1);
+    {
+        let _: u32 = *wtx.borrow();
+    }
+    let _: watch::Receiver<u32> = wtx.subscribe();
+    fut::<(), _>(wtx.closed());
+    let _: bool = wtx.is_closed();
+    let _: usize = wtx.receiver_count();
+    let _ = wtx.clone();
+    let _ = wrx.clone();
+    {
+        let _: u32 = *wrx.borrow();
+    }
+    {
+        let _: u32 = *wrx.borrow_and_update();
+    }
+    fut::<Result<(), watch::RecvError>, _>(wrx.changed());
+    let _: Result<bool, watch::RecvError> = wrx.has_changed();
+    wrx.mark_changed();
+    wrx.mark_unchanged();
+    let _ = wrx.wait_for(|v| *v > 1);
+    use eddy::sync::{Barrier, OnceCell, RwLock, SetError};
+    let mut l = RwLock::new(1);
+    let _ = l.try_read();
+    let _ = l.try_write();
+    let _: &mut i32 = l.get_mut();
+    let _: i32 = l.into_inner();
+    let _ = Barrier::new(2);
+    let _ = |b: &Barrier| fut::<eddy::sync::BarrierWaitResult, _>(b.wait());
+    let _ = |r: eddy::sync::BarrierWaitResult| -> bool { r.is_leader() };
+    let mut o: OnceCell<u32> = OnceCell::new();
+    let _ = OnceCell::new_with(Some(1u32));
+    let _: Option<&u32> = o.get();
+    let _: Option<&mut u32> = o.get_mut();
+    let _: Result<(), SetError<u32>> = o.set(1);
+    match o.set(2) {
+        Err(SetError::AlreadyInitializedError(_)) => {}
+        Err(SetError::InitializingError(_)) => {}
+        Ok(()) => {}
+    }
+    let _: bool = o.initialized();
+    let _: Option<u32> = o.take();
+    let _: Option<u32> = OnceCell::<u32>::new().into_inner();
+    let _ = async {
+        let o = OnceCell::<u32>::new();
+        let _: &u32 = o.get_or_init(|| async { 1 }).await;
+        let _: Result<&u32, ()> = o.get_or_try_init(|| async { Ok(1) }).await;
+    };
+    use eddy::task::{AbortHandle, JoinSet, TaskId};
+    let _ = |s: &mut JoinSet<u32>| {
+        fut::<Option<Result<(TaskId, u32), eddy::JoinError>>, _>(s.join_next_with_id())
+    };
+    let _ = |e: &eddy::JoinError| -> TaskId { e.id() };
+    let _ = |h: &eddy::JoinHandle<u32>| -> TaskId { h.id() };
+    let _ = |h: &AbortHandle| -> TaskId { h.id() };
+    let _ = |s: &mut JoinSet<u32>| -> AbortHandle { s.spawn(async { 1 }) };
+}

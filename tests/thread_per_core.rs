@@ -611,3 +611,58 @@ fn a_runtime_that_cannot_be_built_is_reported_before_any_worker_runs() {
         },
     );
 }
+
+/// Every name of API.md's "Thread per core" with the exact argument, return and
+/// trait types it writes (a compile-time check; nothing runs).
+#[test]
+#[allow(
+    unused_must_use,
+    clippy::let_underscore_future,
+    clippy::redundant_closure
+)]
+fn signatures_as_api_md_writes_them() {
+    use std::io;
+    use std::time::Duration;
+    // Compiles only if the signatures are as API.md writes them.
+    fn fut<T, F: std::future::Future<Output = T>>(_: F) {}
+    use eddy::net::TcpSocket;
+    let _ = |s: &TcpSocket| -> io::Result<()> {
+        s.set_reuseaddr(true)?;
+        s.set_reuseport(true)?;
+        s.set_nodelay(true)?;
+        s.set_send_buffer_size(1u32)?;
+        s.set_recv_buffer_size(1u32)?;
+        s.set_keepalive(true)?;
+        s.set_linger(Some(Duration::ZERO))?;
+        let _: bool = s.reuseaddr()?;
+        let _: bool = s.reuseport()?;
+        let _: bool = s.nodelay()?;
+        let _: u32 = s.send_buffer_size()?;
+        let _: u32 = s.recv_buffer_size()?;
+        let _: bool = s.keepalive()?;
+        let _: Option<Duration> = s.linger()?;
+        let _: std::net::SocketAddr = s.local_addr()?;
+        s.bind("127.0.0.1:0".parse().unwrap())?;
+        Ok(())
+    };
+    let _ = |s: TcpSocket| -> io::Result<eddy::net::TcpListener> { s.listen(5u32) };
+    let _ = |s: TcpSocket| {
+        fut::<io::Result<eddy::net::TcpStream>, _>(s.connect("127.0.0.1:1".parse().unwrap()))
+    };
+    let _: fn() -> io::Result<TcpSocket> = TcpSocket::new_v4;
+    let _: fn() -> io::Result<TcpSocket> = TcpSocket::new_v6;
+    use eddy::runtime::{ThreadPerCore, Worker};
+    let _ = || {
+        let _r: Vec<Result<u32, eddy::JoinError>> = ThreadPerCore::new()
+            .threads(2)
+            .pin(false)
+            .builder(|| eddy::Builder::new())
+            .run(|w: Worker| async move {
+                let _: usize = w.index();
+                let _: usize = w.count();
+                let _: Option<usize> = w.cpu();
+                let _: &[eddy::Handle] = w.handles();
+                1u32
+            });
+    };
+}
