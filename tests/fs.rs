@@ -981,7 +981,7 @@ fn a_read_that_waits_does_not_block_the_loop() {
 }
 
 /// Every name of API.md's "Files" with the exact argument, return and
-/// trait types it writes (a compile-time check; nothing runs).
+/// trait types it writes: it compiles only if they hold, and runs nothing.
 #[test]
 #[allow(
     unused_must_use,
@@ -990,8 +990,6 @@ fn a_read_that_waits_does_not_block_the_loop() {
 )]
 fn signatures_as_api_md_writes_them() {
     use std::io;
-    // Compiles only if the signatures are as API.md writes them.
-    fn fut<T, F: std::future::Future<Output = T>>(_: F) {}
     fn aw<T: futures_io::AsyncWrite>() {}
     fn ar<T: futures_io::AsyncRead>() {}
     use eddy::fs;

@@ -618,7 +618,7 @@ fn sigchld_disposition() -> libc::sighandler_t {
 }
 
 /// Every name of API.md's "Processes" with the exact argument, return and
-/// trait types it writes (a compile-time check; nothing runs).
+/// trait types it writes: it compiles only if they hold, and runs nothing.
 #[test]
 #[allow(
     unused_must_use,
@@ -628,8 +628,6 @@ fn sigchld_disposition() -> libc::sighandler_t {
 fn signatures_as_api_md_writes_them() {
     use std::io;
     use std::process::{ExitStatus, Output, Stdio};
-    // Compiles only if the signatures are as API.md writes them.
-    fn fut<T, F: std::future::Future<Output = T>>(_: F) {}
     fn aw<T: futures_io::AsyncWrite>() {}
     fn ar<T: futures_io::AsyncRead>() {}
     use eddy::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};

@@ -1721,7 +1721,7 @@ fn task_ids_agree_across_handles_and_errors() {
 }
 
 /// Every name of API.md's "More sync" with the exact argument, return and
-/// trait types it writes (a compile-time check; nothing runs).
+/// trait types it writes: it compiles only if they hold, and runs nothing.
 #[test]
 #[allow(
     unused_must_use,
@@ -1729,8 +1729,6 @@ fn task_ids_agree_across_handles_and_errors() {
     clippy::redundant_closure
 )]
 fn signatures_as_api_md_writes_them() {
-    // Compiles only if the signatures are as API.md writes them.
-    fn fut<T, F: std::future::Future<Output = T>>(_: F) {}
     fn fused_stream<T: futures_core::stream::FusedStream>() {}
     fn fused_future<T: futures_core::future::FusedFuture>() {}
     use eddy::sync::broadcast::{self, RecvError, SendError, TryRecvError};

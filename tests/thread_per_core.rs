@@ -613,7 +613,7 @@ fn a_runtime_that_cannot_be_built_is_reported_before_any_worker_runs() {
 }
 
 /// Every name of API.md's "Thread per core" with the exact argument, return and
-/// trait types it writes (a compile-time check; nothing runs).
+/// trait types it writes: it compiles only if they hold, and runs nothing.
 #[test]
 #[allow(
     unused_must_use,
@@ -621,11 +621,9 @@ fn a_runtime_that_cannot_be_built_is_reported_before_any_worker_runs() {
     clippy::redundant_closure
 )]
 fn signatures_as_api_md_writes_them() {
+    use eddy::net::TcpSocket;
     use std::io;
     use std::time::Duration;
-    // Compiles only if the signatures are as API.md writes them.
-    fn fut<T, F: std::future::Future<Output = T>>(_: F) {}
-    use eddy::net::TcpSocket;
     let _ = |s: &TcpSocket| -> io::Result<()> {
         s.set_reuseaddr(true)?;
         s.set_reuseport(true)?;

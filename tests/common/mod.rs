@@ -67,6 +67,10 @@ pub fn assert_send_sync<T: Send + Sync>() {}
 /// Compile-time check that `T: Send`.
 pub fn assert_send<T: Send>() {}
 
+/// Compile-time check that `f` is a future of `T` (`fut::<T, _>(f)`); it
+/// is dropped unpolled.
+pub fn fut<T, F: Future<Output = T>>(_: F) {}
+
 /// Sets its flag when dropped (single-thread).
 pub struct SetOnDrop(pub Rc<Cell<bool>>);
 
