@@ -189,6 +189,14 @@ fn builder_methods_reach_the_child() {
                 .await
                 .unwrap();
             assert_eq!(out.stdout, b"a b c\n");
+            // tokio's process_arg0 test.
+            let out = Command::new("sh")
+                .arg0("test_string")
+                .args(["-c", "echo $0"])
+                .output()
+                .await
+                .unwrap();
+            assert_eq!(out.stdout, b"test_string\n");
         });
     });
 }

@@ -222,6 +222,25 @@ impl Command {
         self
     }
 
+    /// Sets the name the child sees as its `argv[0]` (by default, the
+    /// program as given to [`new`](Command::new)), as std's and tokio's
+    /// Unix `arg0`.
+    ///
+    /// ```
+    /// use eddy::process::Command;
+    ///
+    /// eddy::block_on(async {
+    ///     let out = Command::new("sh").arg0("renamed").args(["-c", "echo $0"]).output().await?;
+    ///     assert_eq!(out.stdout, b"renamed\n");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn arg0(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
+        std::os::unix::process::CommandExt::arg0(&mut self.std, arg);
+        self
+    }
+
     /// Sets the child's working directory. A relative program path is
     /// looked up from the parent's directory, not this one.
     ///
