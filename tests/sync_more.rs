@@ -262,7 +262,7 @@ impl Drop for Counted {
 }
 
 #[test]
-fn broadcast_value_is_stored_once_and_cloned_once_per_receiver_that_reads_it() {
+fn broadcast_value_is_stored_once_and_cloned_for_each_receiver_that_reads_it() {
     watchdog(LIMIT, || {
         let (clones, drops) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
         let value = || Counted {
@@ -275,21 +275,13 @@ fn broadcast_value_is_stored_once_and_cloned_once_per_receiver_that_reads_it() {
         tx.send(value()).unwrap();
         assert_eq!(clones.get(), 0, "sending clones nothing");
         let got: Vec<Counted> = rxs.iter_mut().map(|rx| rx.try_recv().unwrap()).collect();
-        // Four receivers clone it; the last one takes the stored value.
-        assert_eq!(clones.get(), 4);
-        assert_eq!(drops.get(), 0);
+        // Each receiver gets a clone (as tokio's); the stored value is
+        // dropped once the last one has read it.
+        assert_eq!(clones.get(), 5);
+        assert_eq!(drops.get(), 1);
         assert_eq!(tx.len(), 0, "read by everyone: no longer kept");
         drop(got);
-        assert_eq!(drops.get(), 5);
-
-        // One receiver: never a clone.
-        let (tx, mut rx) = broadcast::channel(2);
-        clones.set(0);
-        for _ in 0..3 {
-            tx.send(value()).unwrap();
-            drop(rx.try_recv().unwrap());
-        }
-        assert_eq!(clones.get(), 0);
+        assert_eq!(drops.get(), 6);
 
         // A value nobody reads is dropped when pushed out, or when the
         // receivers that had yet to read it are gone.
@@ -1815,4 +1807,28 @@ fn signatures_as_api_md_writes_them() {
     let _ = |h: &eddy::JoinHandle<u32>| -> TaskId { h.id() };
     let _ = |h: &AbortHandle| -> TaskId { h.id() };
     let _ = |s: &mut JoinSet<u32>| -> AbortHandle { s.spawn(async { 1 }) };
+}
+
+/// A `Clone` that panics panics in the reader's `try_recv`, even for the
+/// only receiver, and that receiver has moved past the value: the next read
+/// gets the value after it (tokio's behaviour).
+#[test]
+fn broadcast_a_panicking_clone_panics_in_recv_and_skips_the_value() {
+    #[derive(Debug, PartialEq)]
+    struct Fragile(u32);
+    impl Clone for Fragile {
+        fn clone(&self) -> Fragile {
+            assert!(self.0 != 0, "this value does not clone");
+            Fragile(self.0)
+        }
+    }
+    watchdog(LIMIT, || {
+        let (tx, mut rx) = broadcast::channel(4);
+        tx.send(Fragile(0)).unwrap();
+        tx.send(Fragile(7)).unwrap();
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rx.try_recv()));
+        assert!(read.is_err(), "the clone's panic reaches the reader");
+        assert_eq!(rx.try_recv(), Ok(Fragile(7)));
+        assert_eq!(tx.len(), 0);
+    });
 }

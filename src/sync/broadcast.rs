@@ -9,11 +9,12 @@
 //! value kept. The sender never waits.
 //!
 //! Each slot counts the receivers that still have to read its value (those
-//! alive when it was sent). A receiver reading it clones the value, except
-//! the last one, which takes it: with one receiver nothing is ever cloned,
-//! and a value read by everyone leaves the ring at once. Values sit in an
-//! `Rc`, so a read clones the `Rc` under a short borrow and the value itself
-//! with no borrow held: a `Clone` or `Drop` that uses the channel finds it
+//! alive when it was sent). Every receiver reading it gets a clone, as with
+//! tokio, so a `Clone` that panics panics in every `recv`, the last one's
+//! included, and the receiver has moved past the value; a value read by
+//! everyone leaves the ring at once. Values sit in an `Rc`, so a read
+//! clones the `Rc` under a short borrow and the value itself with no
+//! borrow held: a `Clone` or `Drop` that uses the channel finds it
 //! consistent. That costs one allocation per send, shared by all receivers.
 //!
 //! Receivers that find nothing new wait in one FIFO list; a send grants and
@@ -37,14 +38,6 @@ struct Slot<T> {
     value: Option<Rc<T>>,
 }
 
-/// A value read out of the ring.
-enum Read<T> {
-    /// By its last reader: the ring no longer holds it.
-    Last(Rc<T>),
-    /// Still kept for other receivers.
-    Shared(Rc<T>),
-}
-
 struct Shared<T> {
     ring: RefCell<Box<[Slot<T>]>>,
     /// `cap - 1`; `cap` is a power of two.
@@ -64,16 +57,16 @@ impl<T> Shared<T> {
         self.tail.get().saturating_sub(self.cap())
     }
 
-    /// One receiver fewer to read `pos`, which it reads: the last takes
-    /// the value out of the ring, the others get an `Rc` of it.
-    fn release(&self, pos: u64) -> Read<T> {
+    /// One receiver fewer to read `pos`, which it reads: an `Rc` of the
+    /// value (the ring's own, taken out, if this was the last reader).
+    fn release(&self, pos: u64) -> Rc<T> {
         let mut ring = self.ring.borrow_mut();
         let slot = &mut ring[(pos & self.mask) as usize];
         slot.rem -= 1;
         let value = if slot.rem == 0 {
-            slot.value.take().map(Read::Last)
+            slot.value.take()
         } else {
-            slot.value.clone().map(Read::Shared)
+            slot.value.clone()
         };
         value.expect("a kept value waits for every receiver alive at its send")
     }
@@ -460,14 +453,10 @@ impl<T> Receiver<T> {
         }
         let pos = self.next;
         self.next += 1;
-        match sh.release(pos) {
-            // The last reader holds the only `Rc` and takes the value
-            // itself (unless a `Clone` running further up this stack
-            // holds another).
-            Read::Last(value) => Ok(Rc::try_unwrap(value).unwrap_or_else(|v| T::clone(&v))),
-            // Cloned with no borrow held.
-            Read::Shared(value) => Ok(T::clone(&value)),
-        }
+        // Cloned with no borrow held; a panicking clone has still moved
+        // this receiver past the value.
+        let value = sh.release(pos);
+        Ok(T::clone(&value))
     }
 
     /// Takes the next value if there is one now.
