@@ -2338,6 +2338,20 @@ fn mutex_try_lock_into_inner_get_mut() {
     });
 }
 
+/// Mirrors tokio's `sync_mutex::mutex_debug`: the field is `data`, shown as
+/// `<locked>` while a guard is out.
+#[test]
+fn mutex_debug_shows_the_data_or_locked() {
+    watchdog(LIMIT, || {
+        let m = Mutex::new(String::from("data"));
+        assert_eq!(format!("{m:?}"), r#"Mutex { data: "data" }"#);
+        let guard = m.try_lock().expect("unlocked");
+        assert_eq!(format!("{m:?}"), "Mutex { data: <locked> }");
+        drop(guard);
+        assert_eq!(format!("{m:?}"), r#"Mutex { data: "data" }"#);
+    });
+}
+
 /// A future polled again with another waker (it moved to another task, or a
 /// `select!` re-polls it) must be woken through the latest one.
 #[test]

@@ -142,12 +142,13 @@ impl<T: Default> Default for Mutex<T> {
 
 impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // tokio's shape: `Mutex { data: .. }`, `Mutex { data: <locked> }`.
+        let mut d = f.debug_struct("Mutex");
         match self.value.try_borrow() {
-            Ok(v) if self.sem.available_permits() == 1 => {
-                f.debug_struct("Mutex").field("value", &*v).finish()
-            }
-            _ => f.write_str("Mutex { <locked> }"),
-        }
+            Ok(v) if self.sem.available_permits() == 1 => d.field("data", &*v),
+            _ => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
     }
 }
 
