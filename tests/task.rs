@@ -1518,6 +1518,38 @@ fn join_error_display_names_the_panic_message_as_tokio_does() {
     });
 }
 
+/// Mirrors tokio's `task_abort::test_join_error_debug`: the `Debug` text is
+/// tokio's own, so log matching written for tokio keeps working.
+#[test]
+fn join_error_debug_reads_as_tokio_s() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let h = eddy::spawn(async { panic!("boom") });
+            let id = h.id();
+            let err = h.await.unwrap_err();
+            assert_eq!(
+                format!("{err:?}"),
+                format!("JoinError::Panic(Id({id}), \"boom\", ...)")
+            );
+            let h = eddy::spawn(async { std::panic::panic_any(17u32) });
+            let id = h.id();
+            let err = h.await.unwrap_err();
+            assert_eq!(
+                format!("{err:?}"),
+                format!("JoinError::Panic(Id({id}), ...)")
+            );
+            let h = eddy::spawn(std::future::pending::<()>());
+            let id = h.id();
+            h.abort();
+            let err = h.await.unwrap_err();
+            assert_eq!(
+                format!("{err:?}"),
+                format!("JoinError::Cancelled(Id({id}))")
+            );
+        });
+    });
+}
+
 #[test]
 fn join_set_try_join_next_takes_only_what_finished() {
     watchdog(LIMIT, || {

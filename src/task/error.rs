@@ -152,12 +152,15 @@ impl fmt::Display for JoinError {
     }
 }
 
+/// Character for character tokio's text (`JoinError::Panic(Id(1), "boom",
+/// ...)`), so that code and tests written against tokio's output still match.
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = self.id.0;
         match (&self.panic, self.message()) {
-            (None, _) => write!(f, "JoinError::Cancelled({:?})", self.id),
-            (Some(_), Some(msg)) => write!(f, "JoinError::Panic({:?}, {msg:?}, ..)", self.id),
-            (Some(_), None) => write!(f, "JoinError::Panic({:?}, ..)", self.id),
+            (None, _) => write!(f, "JoinError::Cancelled(Id({id}))"),
+            (Some(_), Some(msg)) => write!(f, "JoinError::Panic(Id({id}), {msg:?}, ...)"),
+            (Some(_), None) => write!(f, "JoinError::Panic(Id({id}), ...)"),
         }
     }
 }
