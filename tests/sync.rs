@@ -2250,7 +2250,7 @@ fn mutex_lock_gives_a_guard_with_deref_and_deref_mut() {
                 let mut g: eddy::sync::MutexGuard<'_, Vec<i32>> = m.lock().await;
                 assert_eq!(g.len(), 2); // Deref
                 g.push(3); // DerefMut
-                assert!(m.try_lock().is_none());
+                assert!(m.try_lock().is_err());
                 assert!(m.lock().now_or_never().is_none());
             }
             assert_eq!(*m.lock().await, vec![1, 2, 3]);
@@ -2313,7 +2313,7 @@ fn mutex_waiters_get_the_lock_in_fifo_order() {
             }
             drop(held);
             // Handed to the first waiter: a late try_lock cannot take it.
-            assert!(m.try_lock().is_none());
+            assert!(m.try_lock().is_err());
             for t in tasks {
                 t.await.unwrap();
             }
@@ -2331,10 +2331,24 @@ fn mutex_try_lock_into_inner_get_mut() {
         {
             let mut g = m.try_lock().expect("unlocked");
             g.push('c');
-            assert!(m.try_lock().is_none());
+            assert!(m.try_lock().is_err());
         }
-        assert!(m.try_lock().is_some());
+        assert!(m.try_lock().is_ok());
         assert_eq!(m.into_inner(), "abc");
+    });
+}
+
+/// Mirrors tokio's `sync_mutex::try_lock`: `try_lock` is a `Result`, as
+/// tokio's (and `RwLock::try_read`), so `assert_ok!`/`is_err()` code ports.
+#[test]
+fn mutex_try_lock_is_a_result() {
+    watchdog(LIMIT, || {
+        let m = Mutex::new(0);
+        let g: Result<_, eddy::sync::TryLockError> = m.try_lock();
+        let g = g.expect("free");
+        assert!(m.try_lock().is_err());
+        drop(g);
+        assert!(m.try_lock().is_ok());
     });
 }
 
@@ -3561,7 +3575,7 @@ fn mutex_user_code_that_uses_the_same_mutex() {
     impl Drop for TryLockOnDrop {
         fn drop(&mut self) {
             if let Some(m) = self.mutex.upgrade() {
-                let got = m.try_lock().is_some();
+                let got = m.try_lock().is_ok();
                 self.got.borrow_mut().push(got);
             }
         }
@@ -3594,8 +3608,8 @@ fn mutex_user_code_that_uses_the_same_mutex() {
         // drop (the lock is handed over, so it fails) and when dropped.
         let (m1, m2, g1, g2) = (m.clone(), m.clone(), got.clone(), got.clone());
         let waker = hook_waker(
-            move || g1.borrow_mut().push(m1.try_lock().is_some()),
-            move || g2.borrow_mut().push(m2.try_lock().is_some()),
+            move || g1.borrow_mut().push(m1.try_lock().is_ok()),
+            move || g2.borrow_mut().push(m2.try_lock().is_ok()),
         );
         let guard = m.try_lock().unwrap();
         let mut lock = m.lock();

@@ -7,6 +7,7 @@ use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::rwlock::TryLockError;
 use super::semaphore::{Acquire, Permit, Semaphore};
 
 /// A lock for tasks of one runtime, held across `.await`s: a
@@ -86,18 +87,25 @@ impl<T> Mutex<T> {
 
     /// Takes the lock if it is free and nobody waits for it.
     ///
+    /// # Errors
+    ///
+    /// [`TryLockError`] if the lock is held or tasks wait for it (a
+    /// `Result`, as tokio's and [`RwLock::try_read`](super::RwLock::try_read)).
+    ///
     /// ```
     /// use eddy::sync::Mutex;
     ///
     /// let m = Mutex::new(1);
     /// let guard = m.try_lock().unwrap();
-    /// assert!(m.try_lock().is_none()); // held
+    /// assert!(m.try_lock().is_err()); // held
     /// drop(guard);
     /// assert_eq!(*m.try_lock().unwrap(), 1);
     /// ```
-    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        let permit = self.sem.try_acquire().ok()?;
-        Some(self.guard(permit))
+    pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
+        match self.sem.try_acquire() {
+            Ok(permit) => Ok(self.guard(permit)),
+            Err(_) => Err(TryLockError::new()),
+        }
     }
 
     fn guard<'a>(&'a self, permit: Permit<'a>) -> MutexGuard<'a, T> {

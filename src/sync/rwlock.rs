@@ -267,7 +267,7 @@ impl<T> RwLock<T> {
         if self.state.try_take(READ) {
             Ok(self.read_guard())
         } else {
-            Err(TryLockError(()))
+            Err(TryLockError::new())
         }
     }
 
@@ -291,7 +291,7 @@ impl<T> RwLock<T> {
         if self.state.try_take(WRITE) {
             Ok(self.write_guard())
         } else {
-            Err(TryLockError(()))
+            Err(TryLockError::new())
         }
     }
 
@@ -522,8 +522,9 @@ impl<T: fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
     }
 }
 
-/// [`RwLock::try_read`] or [`RwLock::try_write`] could not take the lock
-/// now: it is held the other way, or tasks wait for it.
+/// [`Mutex::try_lock`](super::Mutex::try_lock), [`RwLock::try_read`] or
+/// [`RwLock::try_write`] could not take the lock now: it is held (the other
+/// way, for an `RwLock`), or tasks wait for it.
 ///
 /// ```
 /// use eddy::sync::RwLock;
@@ -535,6 +536,12 @@ impl<T: fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TryLockError(());
+
+impl TryLockError {
+    pub(crate) fn new() -> TryLockError {
+        TryLockError(())
+    }
+}
 
 impl fmt::Display for TryLockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
