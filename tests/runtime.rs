@@ -196,6 +196,48 @@ fn block_on_cancellation_lets_destructors_spawn() {
 // eddy::spawn and the "current" runtime
 // ---------------------------------------------------------------------------
 
+/// `Handle::try_current` answers instead of panicking; mirrors tokio's
+/// `rt_basic::drop_tasks_in_context` (a task's future, dropped with its
+/// runtime, still finds the runtime current).
+#[test]
+fn handle_try_current_says_whether_a_runtime_is_current() {
+    watchdog(LIMIT, || {
+        assert!(Handle::try_current().is_err());
+        let rt = Runtime::new().unwrap();
+        {
+            let _guard = rt.enter();
+            assert!(Handle::try_current().is_ok());
+        }
+        assert!(Handle::try_current().is_err());
+        let got = rt.block_on(async {
+            let remote = Handle::try_current()
+                .expect("inside block_on")
+                .spawn(async { 7 });
+            remote.await.unwrap()
+        });
+        assert_eq!(got, 7);
+
+        struct SeesRuntimeOnDrop(Rc<Cell<bool>>);
+        impl Drop for SeesRuntimeOnDrop {
+            fn drop(&mut self) {
+                self.0.set(Handle::try_current().is_ok());
+            }
+        }
+        let seen = Rc::new(Cell::new(false));
+        let guard = SeesRuntimeOnDrop(seen.clone());
+        drop(rt.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        }));
+        drop(rt);
+        assert!(
+            seen.get(),
+            "the runtime was not current while the task was dropped"
+        );
+        assert!(Handle::try_current().is_err());
+    });
+}
+
 #[test]
 fn spawn_outside_a_runtime_panics() {
     watchdog(LIMIT, || {

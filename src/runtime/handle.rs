@@ -49,6 +49,30 @@ impl Handle {
         })
     }
 
+    /// The handle of the runtime current on this thread, or an error
+    /// outside one: for code that may or may not run under eddy (a library
+    /// that falls back to a thread of its own), as tokio's.
+    ///
+    /// # Errors
+    ///
+    /// [`TryCurrentError`] if no runtime is current on this thread.
+    ///
+    /// ```
+    /// assert!(eddy::Handle::try_current().is_err());
+    /// eddy::block_on(async {
+    ///     assert!(eddy::Handle::try_current().is_ok());
+    /// });
+    /// ```
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        let core = super::context::current();
+        if core.is_null() {
+            return Err(TryCurrentError(()));
+        }
+        // SAFETY: non-null means a guard up the stack keeps the core alive
+        // for this call (see `context::current`).
+        Ok(Handle::new(Arc::clone(unsafe { &(*core).shared })))
+    }
+
     /// Spawns `future` on the runtime from any thread. The task runs on the
     /// runtime's thread when its loop next runs; the returned handle can be
     /// awaited anywhere. If the runtime is gone, the future is dropped here
@@ -88,3 +112,20 @@ impl fmt::Debug for Handle {
             .finish()
     }
 }
+
+/// [`Handle::try_current`] was called with no runtime current on this thread.
+///
+/// ```
+/// let err = eddy::Handle::try_current().unwrap_err();
+/// assert!(err.to_string().contains("no eddy runtime"));
+/// ```
+#[derive(Debug)]
+pub struct TryCurrentError(());
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no eddy runtime is current on this thread")
+    }
+}
+
+impl std::error::Error for TryCurrentError {}

@@ -78,7 +78,7 @@ mod thread_per_core;
 pub(crate) use self::context::{LocalWaker, schedule, wake_local, with_current, with_local_waker};
 pub(crate) use self::core::Core;
 pub use self::dump::{TaskInfo, TaskState};
-pub use self::handle::Handle;
+pub use self::handle::{Handle, TryCurrentError};
 pub use self::metrics::Metrics;
 pub(crate) use self::shared::{Remote, RemoteSpawn, Shared};
 pub use self::thread_per_core::{ThreadPerCore, Worker};
