@@ -1623,3 +1623,52 @@ fn join_set_from_iterator_and_extend() {
         assert!(err.contains("outside a runtime"), "{err}");
     });
 }
+
+/// `task::id()` inside a task is its handle's id, in every way a task is
+/// polled (a drive's run, `turn`, debug mode) and in its `spawn_blocking`
+/// closure; `try_id()` is `None` in the `block_on` future and outside a
+/// runtime.
+#[test]
+fn task_id_is_the_polled_task_s_own() {
+    watchdog(LIMIT, || {
+        assert_eq!(eddy::task::try_id(), None, "no runtime");
+        for debug in [false, true] {
+            let rt = eddy::Builder::new().debug(debug).build().unwrap();
+            rt.block_on(async {
+                assert_eq!(eddy::task::try_id(), None, "the block_on future is no task");
+                let a = eddy::spawn(async {
+                    yield_now().await; // the id holds on a later poll too
+                    eddy::task::id()
+                });
+                let b = eddy::spawn(async { eddy::task::try_id() });
+                let (a_id, b_id) = (a.id(), b.id());
+                assert_ne!(a_id, b_id);
+                assert_eq!(a.await.unwrap(), a_id);
+                assert_eq!(b.await.unwrap(), Some(b_id));
+                let blocking = spawn_blocking(eddy::task::try_id);
+                let blocking_id = blocking.id();
+                assert_eq!(blocking.await.unwrap(), Some(blocking_id));
+                assert_eq!(eddy::task::try_id(), None);
+            });
+            // Polled by a host's `turn`.
+            let task = rt.spawn(async { eddy::task::id() });
+            let id = task.id();
+            while !task.is_finished() {
+                rt.turn(Some(Duration::from_secs(1)));
+            }
+            assert_eq!(rt.block_on(task).unwrap(), id);
+        }
+    });
+}
+
+#[test]
+fn task_id_outside_a_task_panics_saying_so() {
+    watchdog(LIMIT, || {
+        let panic =
+            std::panic::catch_unwind(|| eddy::block_on(async { eddy::task::id() })).unwrap_err();
+        let message = (panic.downcast_ref::<String>().cloned())
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        assert!(message.contains("outside a task"), "{message}");
+    });
+}

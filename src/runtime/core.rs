@@ -63,8 +63,10 @@ pub(crate) struct Core {
     next_id: Cell<u64>,
     /// The `block_on` future has an entry in the run queue.
     main_scheduled: Cell<bool>,
-    /// The task `run_ready` is polling, if any: the one to end if the poll
-    /// panics.
+    /// The task being polled, if any: the one `run_ready` ends if the poll
+    /// panics, and what `task::id` reads. Set only around a task's own
+    /// poll (never around its completion), so a panic caught with it set
+    /// is that poll's.
     polling: Cell<Option<TaskRef>>,
     phase: Cell<Phase>,
     /// A drive (`block_on` or `turn`) is running. Between drives, work
@@ -351,12 +353,23 @@ impl Core {
             .collect()
     }
 
+    /// The id the next task spawned here will get.
+    pub(crate) fn next_task_id(&self) -> TaskId {
+        TaskId(self.next_id.get())
+    }
+
+    /// The id of the task being polled, if any (not the `block_on` future's
+    /// poll, nor a completion or a drop).
+    pub(crate) fn current_task_id(&self) -> Option<TaskId> {
+        self.polling.get().map(|task| task.id())
+    }
+
     #[inline]
     fn run_task(&self, task: TaskRef) {
         if self.config.debug {
             return self.run_task_timed(task);
         }
-        if harness::run(task, &self.tasks) {
+        if harness::run(task, &self.tasks, &self.polling) {
             bump(&self.counters.polls);
         }
     }
@@ -370,7 +383,7 @@ impl Core {
         let id = task.id();
         let location = self.tasks.location(id);
         let start = Instant::now();
-        let polled = harness::run(task, &self.tasks);
+        let polled = harness::run(task, &self.tasks, &self.polling);
         let took = start.elapsed();
         if polled && took > self.config.slow_poll_threshold {
             report_slow_poll(id, location, took);

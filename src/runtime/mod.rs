@@ -83,8 +83,8 @@ pub use self::metrics::Metrics;
 pub(crate) use self::shared::{Remote, RemoteSpawn, Shared};
 pub use self::thread_per_core::{ThreadPerCore, Worker};
 
-use crate::task::JoinHandle;
 use crate::task::raw::TaskRef;
+use crate::task::{JoinHandle, TaskId};
 
 /// Runs `future` to completion on a new runtime on this thread, then drops
 /// the runtime, which cancels every task still alive. This is Python's
@@ -732,6 +732,14 @@ impl Builder {
 /// first poll, or hand work to a task instead of panicking in a destructor.
 pub(crate) fn in_runtime() -> bool {
     !context::current().is_null()
+}
+
+/// The id of the task the runtime on this thread is polling, if any.
+pub(crate) fn current_task_id() -> Option<TaskId> {
+    let core = context::current();
+    // SAFETY: non-null means an `Enter` guard up the stack keeps the core
+    // alive for as long as this call lasts.
+    unsafe { core.as_ref() }?.current_task_id()
 }
 
 /// The timer driver of the runtime current on this thread (null if none):

@@ -761,3 +761,13 @@ impl fmt::Display for TryRecvError {
 }
 
 impl std::error::Error for TryRecvError {}
+
+/// The error types again, where tokio keeps them (`broadcast::error::RecvError`), so
+/// that code written for tokio finds them.
+///
+/// ```
+/// use eddy::sync::broadcast::error::RecvError;
+/// ```
+pub mod error {
+    pub use super::{RecvError, SendError, TryRecvError};
+}

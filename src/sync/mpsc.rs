@@ -1207,3 +1207,13 @@ impl fmt::Display for TryRecvError {
 }
 
 impl std::error::Error for TryRecvError {}
+
+/// The error types again, where tokio keeps them (`mpsc::error::SendError`), so
+/// that code written for tokio finds them.
+///
+/// ```
+/// use eddy::sync::mpsc::error::SendError;
+/// ```
+pub mod error {
+    pub use super::{SendError, SendTimeoutError, TryRecvError, TrySendError};
+}

@@ -471,3 +471,13 @@ impl fmt::Display for TryRecvError {
 }
 
 impl std::error::Error for TryRecvError {}
+
+/// The error types again, where tokio keeps them (`oneshot::error::RecvError`), so
+/// that code written for tokio finds them.
+///
+/// ```
+/// use eddy::sync::oneshot::error::RecvError;
+/// ```
+pub mod error {
+    pub use super::{RecvError, TryRecvError};
+}

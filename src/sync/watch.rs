@@ -731,3 +731,13 @@ impl fmt::Display for RecvError {
 }
 
 impl std::error::Error for RecvError {}
+
+/// The error types again, where tokio keeps them (`watch::error::RecvError`), so
+/// that code written for tokio finds them.
+///
+/// ```
+/// use eddy::sync::watch::error::RecvError;
+/// ```
+pub mod error {
+    pub use super::{RecvError, SendError};
+}

@@ -8,6 +8,7 @@
 //! ordinary waker (the remote queue, then an unpark if the loop sleeps).
 
 use std::any::Any;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
@@ -17,7 +18,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
-use super::JoinHandle;
+use super::{JoinHandle, TaskId};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -49,8 +50,11 @@ where
 {
     let location = Location::caller();
     crate::runtime::with_current("spawn_blocking", |core| {
-        let done = submit(&core.blocking, f);
-        core.spawn(
+        // The task spawned just below gets this id (nothing runs between),
+        // and the closure runs under it, for `task::id`.
+        let id = core.next_task_id();
+        let done = submit(&core.blocking, f, Some(id));
+        let handle = core.spawn(
             async move {
                 match done.await {
                     Ok(value) => value,
@@ -60,8 +64,20 @@ where
                 }
             },
             location,
-        )
+        );
+        debug_assert_eq!(handle.id(), id);
+        handle
     })
+}
+
+thread_local! {
+    /// The `spawn_blocking` task whose closure runs on this pool thread.
+    static BLOCKING_TASK: Cell<Option<TaskId>> = const { Cell::new(None) };
+}
+
+/// The task whose `spawn_blocking` closure runs on this thread, if any.
+pub(crate) fn current_id() -> Option<TaskId> {
+    BLOCKING_TASK.with(Cell::get)
 }
 
 const LOST: &str = "eddy: spawn_blocking: the closure was dropped before it ran (no helper \
@@ -76,10 +92,10 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    crate::runtime::with_current(what, |core| submit(&core.blocking, f))
+    crate::runtime::with_current(what, |core| submit(&core.blocking, f, None))
 }
 
-fn submit<F, T>(pool: &BlockingPool, f: F) -> Blocking<T>
+fn submit<F, T>(pool: &BlockingPool, f: F, id: Option<TaskId>) -> Blocking<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -91,6 +107,7 @@ where
     }));
     let job = Pending {
         f,
+        id,
         slot: Fill(Arc::clone(&slot)),
     };
     pool.submit(Box::new(move || job.run()));
@@ -104,13 +121,17 @@ where
 /// closure before it fills the slot, for the same reason.
 struct Pending<F, T> {
     f: F,
+    /// The `spawn_blocking` task's id, if it is one.
+    id: Option<TaskId>,
     slot: Fill<T>,
 }
 
 impl<F: FnOnce() -> T, T> Pending<F, T> {
     fn run(self) {
-        let Pending { f, slot } = self;
+        let Pending { f, id, slot } = self;
+        BLOCKING_TASK.with(|current| current.set(id));
         let result = catch_unwind(AssertUnwindSafe(f));
+        BLOCKING_TASK.with(|current| current.set(None));
         slot.fill(result);
     }
 }

@@ -13,6 +13,7 @@
 //! unwinds, it catches the panic and calls [`panicked`] for that task.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Context;
 
@@ -23,11 +24,15 @@ use super::waker::borrowed_waker;
 /// Runs a task popped from the run queue: polls it once, then completes it
 /// if it finished, panicked, or aborted itself. Returns false, without
 /// polling, for a task that was cancelled while it waited in the queue.
-pub(crate) fn run(task: TaskRef, list: &TaskList) -> bool {
+/// `polling` holds the task while its poll runs (what `task::id` reads).
+pub(crate) fn run(task: TaskRef, list: &TaskList, polling: &Cell<Option<TaskRef>>) -> bool {
     if !start(task) {
         return false;
     }
-    match catch_unwind(AssertUnwindSafe(|| poll(task))) {
+    polling.set(Some(task));
+    let result = catch_unwind(AssertUnwindSafe(|| poll(task)));
+    polling.set(None);
+    match result {
         Ok(ready) => finish(task, list, ready),
         Err(payload) => panicked(task, list, payload),
     }

@@ -62,3 +62,39 @@ where
     let location = Location::caller();
     crate::runtime::with_current("eddy::spawn", |core| core.spawn(future, location))
 }
+
+/// The [`TaskId`] of the task this is called from.
+///
+/// # Panics
+///
+/// Outside a task: in the `block_on` future itself, in a task's
+/// destructor, with no runtime. [`try_id`] says `None` there instead.
+///
+/// ```
+/// eddy::block_on(async {
+///     let task = eddy::spawn(async { eddy::task::id() });
+///     let id = task.id();
+///     assert_eq!(task.await.unwrap(), id);
+/// });
+/// ```
+#[track_caller]
+pub fn id() -> TaskId {
+    try_id().expect("eddy: `eddy::task::id()` was called outside a task; use `try_id()` where there may be none")
+}
+
+/// The [`TaskId`] of the task this is called from (a `spawn_blocking`
+/// closure is its task's), or `None` outside one: in the `block_on` future
+/// itself, in a task's destructor or its output's, with no runtime. As
+/// tokio's `task::try_id`, except that tokio also knows the id in those
+/// destructors.
+///
+/// ```
+/// eddy::block_on(async {
+///     assert_eq!(eddy::task::try_id(), None); // the block_on future is no task
+///     let id = eddy::spawn(async { eddy::task::try_id() }).await.unwrap();
+///     assert!(id.is_some());
+/// });
+/// ```
+pub fn try_id() -> Option<TaskId> {
+    crate::runtime::current_task_id().or_else(blocking::current_id)
+}
