@@ -2424,9 +2424,10 @@ fn an_operation_that_finds_a_fresh_object_ready_wakes_the_readiness_waiters() {
             assert_eq!(a.try_read(&mut buf).unwrap(), 4);
             assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
             assert!(readable.as_mut().poll(&mut cx).is_ready());
-            // A short read drains the buffer: a new wait waits again.
+            // A short `read` drains the buffer: a new wait waits again.
+            // (`try_read` keeps readiness until `WouldBlock`, as tokio's.)
             let mut buf = [0; 64];
-            assert_eq!(a.try_read(&mut buf).unwrap(), 6);
+            assert_eq!(a.read(&mut buf).now_or_never().unwrap().unwrap(), 6);
             assert!(a.readable().now_or_never().is_none());
             // Same for an Async and read_with.
             let (x, y) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -2576,6 +2577,49 @@ fn try_read_and_try_write_never_wait() {
             assert_eq!(rest, b"room");
             assert_eq!(server.try_read(&mut buf).unwrap(), 0);
             assert_eq!(server.try_read(&mut buf).unwrap(), 0);
+        });
+    });
+}
+
+/// The `try_*` methods leave readiness alone unless the OS says
+/// `WouldBlock`: after a write that fit only in part, `writable()` still
+/// completes at once and the next `try_write` is what finds the buffer
+/// full (tokio's contract, on which hand-written readiness loops rely).
+#[test]
+fn a_short_try_write_or_try_read_keeps_readiness_until_would_block() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            let chunk = vec![1u8; 64 * 1024];
+            let mut sent = 0;
+            loop {
+                assert!(
+                    client.writable().now_or_never().is_some(),
+                    "writable() waited although no try_write said WouldBlock"
+                );
+                match client.try_write(&chunk) {
+                    Ok(n) => sent += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("try_write: {e}"),
+                }
+            }
+            assert!(client.writable().now_or_never().is_none());
+            // Reading side: a short try_read keeps `readable()` ready too.
+            let mut big = vec![0; 4 * sent];
+            server.readable().await.unwrap();
+            let mut got = 0;
+            loop {
+                assert!(
+                    server.readable().now_or_never().is_some(),
+                    "readable() waited although no try_read said WouldBlock"
+                );
+                match server.try_read(&mut big) {
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("try_read: {e}"),
+                }
+            }
+            assert!(got > 0);
         });
     });
 }

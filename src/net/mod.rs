@@ -306,7 +306,9 @@ macro_rules! stream_common {
             /// `buf`), or `WouldBlock` if nothing can be read yet. A
             /// `WouldBlock` clears the stream's read readiness, so the next
             /// [`readable`](Self::readable) or [`ready`](Self::ready) waits
-            /// for new data. Like `read`, it tries at once on a fresh stream.
+            /// for new data; nothing else does (a short read keeps the
+            /// stream ready, as tokio's). Like `read`, it tries at once on a
+            /// fresh stream.
             ///
             /// # Errors
             ///
@@ -352,7 +354,8 @@ macro_rules! stream_common {
 
             /// Writes what fits now, without waiting: `Ok(n)` bytes written,
             /// or `WouldBlock` (clearing write readiness) if the send buffer
-            /// is full. Like `write`, it tries at once on a fresh stream.
+            /// is full; a short write keeps the stream writable. Like
+            /// `write`, it tries at once on a fresh stream.
             ///
             /// # Errors
             ///
