@@ -214,6 +214,52 @@ fn constructors_panic_outside_a_runtime() {
     });
 }
 
+/// Code written for tokio turns std sockets into async ones with
+/// `try_into()`; each conversion registers like `from_std` (and so needs a
+/// runtime, as `from_std` does).
+#[test]
+fn std_sockets_convert_with_try_from() {
+    watchdog(LIMIT, || {
+        let (x, _y) = std::os::unix::net::UnixStream::pair().unwrap();
+        expect_outside_panic("UnixStream::try_from", catch(|| UnixStream::try_from(x)));
+        eddy::block_on(async {
+            let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = std_listener.local_addr().unwrap();
+            let listener: TcpListener = std_listener.try_into().unwrap();
+            let client: TcpStream = std::net::TcpStream::connect(addr)
+                .unwrap()
+                .try_into()
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            client.write_all(b"tcp").await.unwrap();
+            let mut buf = [0; 3];
+            server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"tcp");
+
+            let udp: UdpSocket = std::net::UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .try_into()
+                .unwrap();
+            udp.send_to(b"u", udp.local_addr().unwrap()).await.unwrap();
+            assert_eq!(udp.recv_from(&mut buf).await.unwrap().0, 1);
+
+            let path = TempPath::new("try-from");
+            let unix_listener: UnixListener = std::os::unix::net::UnixListener::bind(&path)
+                .unwrap()
+                .try_into()
+                .unwrap();
+            let unix_client: UnixStream = std::os::unix::net::UnixStream::connect(&path)
+                .unwrap()
+                .try_into()
+                .unwrap();
+            let (unix_server, _) = unix_listener.accept().await.unwrap();
+            unix_client.write_all(b"uds").await.unwrap();
+            unix_server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"uds");
+        });
+    });
+}
+
 #[test]
 fn constructors_work_inside_a_runtime_and_its_tasks() {
     watchdog(LIMIT, || {
@@ -1885,6 +1931,8 @@ fn async_wraps_a_std_unix_stream() {
             assert!(is_nonblocking(x.as_raw_fd()) && is_nonblocking(y.get_ref().as_raw_fd()));
             assert_eq!(x.as_raw_fd(), x.get_ref().as_raw_fd());
             assert!(x.get_ref().peer_addr().unwrap().is_unnamed());
+            // `as_ref` is `get_ref`, as in async-io.
+            assert!(std::ptr::eq((*x).as_ref(), x.get_ref()));
             let _ = format!("{y:?}");
             // A read waits until data comes.
             let reader = eddy::spawn({

@@ -286,6 +286,13 @@ impl<T: AsRawFd + AsFd> AsFd for Async<T> {
     }
 }
 
+/// As async-io's: `async_socket.as_ref().local_addr()`, like `get_ref`.
+impl<T: AsRawFd> AsRef<T> for Async<T> {
+    fn as_ref(&self) -> &T {
+        self.get_ref()
+    }
+}
+
 impl<T: AsRawFd + fmt::Debug> fmt::Debug for Async<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Async").field("io", &self.io).finish()
