@@ -8,6 +8,8 @@
 //! peer has closed its side, a short read keeps readiness: the end of
 //! stream is there to read and no further edge will come. (A read of 0
 //! bytes, end of stream, keeps readiness too: the next read says 0 at once.)
+//! The `try_*` methods are the exception: their callers manage readiness by
+//! hand and, as with tokio, only a `WouldBlock` clears it.
 
 use std::future::Future;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
