@@ -1400,6 +1400,9 @@ fn async_new_on_invalid_descriptors() {
             let first = Async::new(RawOnly(x.as_raw_fd())).unwrap();
             let err = Async::new(RawOnly(x.as_raw_fd())).map(|_| ()).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
+            // Also when the second is a borrow of the first (async-io's idiom).
+            let err = Async::new(&first).map(|_| ()).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err}");
             let reader = eddy::spawn(async move {
                 let mut buf = [0u8; 4];
                 let n = first.read_with(|_| (&x).read(&mut buf)).await.unwrap();

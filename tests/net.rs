@@ -214,6 +214,52 @@ fn constructors_panic_outside_a_runtime() {
     });
 }
 
+/// Code written for tokio turns std sockets into async ones with
+/// `try_into()`; each conversion registers like `from_std` (and so needs a
+/// runtime, as `from_std` does).
+#[test]
+fn std_sockets_convert_with_try_from() {
+    watchdog(LIMIT, || {
+        let (x, _y) = std::os::unix::net::UnixStream::pair().unwrap();
+        expect_outside_panic("UnixStream::try_from", catch(|| UnixStream::try_from(x)));
+        eddy::block_on(async {
+            let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = std_listener.local_addr().unwrap();
+            let listener: TcpListener = std_listener.try_into().unwrap();
+            let client: TcpStream = std::net::TcpStream::connect(addr)
+                .unwrap()
+                .try_into()
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            client.write_all(b"tcp").await.unwrap();
+            let mut buf = [0; 3];
+            server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"tcp");
+
+            let udp: UdpSocket = std::net::UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .try_into()
+                .unwrap();
+            udp.send_to(b"u", udp.local_addr().unwrap()).await.unwrap();
+            assert_eq!(udp.recv_from(&mut buf).await.unwrap().0, 1);
+
+            let path = TempPath::new("try-from");
+            let unix_listener: UnixListener = std::os::unix::net::UnixListener::bind(&path)
+                .unwrap()
+                .try_into()
+                .unwrap();
+            let unix_client: UnixStream = std::os::unix::net::UnixStream::connect(&path)
+                .unwrap()
+                .try_into()
+                .unwrap();
+            let (unix_server, _) = unix_listener.accept().await.unwrap();
+            unix_client.write_all(b"uds").await.unwrap();
+            unix_server.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"uds");
+        });
+    });
+}
+
 #[test]
 fn constructors_work_inside_a_runtime_and_its_tasks() {
     watchdog(LIMIT, || {
@@ -1885,6 +1931,8 @@ fn async_wraps_a_std_unix_stream() {
             assert!(is_nonblocking(x.as_raw_fd()) && is_nonblocking(y.get_ref().as_raw_fd()));
             assert_eq!(x.as_raw_fd(), x.get_ref().as_raw_fd());
             assert!(x.get_ref().peer_addr().unwrap().is_unnamed());
+            // `as_ref` is `get_ref`, as in async-io.
+            assert!(std::ptr::eq((*x).as_ref(), x.get_ref()));
             let _ = format!("{y:?}");
             // A read waits until data comes.
             let reader = eddy::spawn({
@@ -2424,9 +2472,10 @@ fn an_operation_that_finds_a_fresh_object_ready_wakes_the_readiness_waiters() {
             assert_eq!(a.try_read(&mut buf).unwrap(), 4);
             assert_eq!(count.0.load(std::sync::atomic::Ordering::SeqCst), 1);
             assert!(readable.as_mut().poll(&mut cx).is_ready());
-            // A short read drains the buffer: a new wait waits again.
+            // A short `read` drains the buffer: a new wait waits again.
+            // (`try_read` keeps readiness until `WouldBlock`, as tokio's.)
             let mut buf = [0; 64];
-            assert_eq!(a.try_read(&mut buf).unwrap(), 6);
+            assert_eq!(a.read(&mut buf).now_or_never().unwrap().unwrap(), 6);
             assert!(a.readable().now_or_never().is_none());
             // Same for an Async and read_with.
             let (x, y) = std::os::unix::net::UnixStream::pair().unwrap();
@@ -2576,6 +2625,49 @@ fn try_read_and_try_write_never_wait() {
             assert_eq!(rest, b"room");
             assert_eq!(server.try_read(&mut buf).unwrap(), 0);
             assert_eq!(server.try_read(&mut buf).unwrap(), 0);
+        });
+    });
+}
+
+/// The `try_*` methods leave readiness alone unless the OS says
+/// `WouldBlock`: after a write that fit only in part, `writable()` still
+/// completes at once and the next `try_write` is what finds the buffer
+/// full (tokio's contract, on which hand-written readiness loops rely).
+#[test]
+fn a_short_try_write_or_try_read_keeps_readiness_until_would_block() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let (client, server) = tcp_pair().await;
+            let chunk = vec![1u8; 64 * 1024];
+            let mut sent = 0;
+            loop {
+                assert!(
+                    client.writable().now_or_never().is_some(),
+                    "writable() waited although no try_write said WouldBlock"
+                );
+                match client.try_write(&chunk) {
+                    Ok(n) => sent += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("try_write: {e}"),
+                }
+            }
+            assert!(client.writable().now_or_never().is_none());
+            // Reading side: a short try_read keeps `readable()` ready too.
+            let mut big = vec![0; 4 * sent];
+            server.readable().await.unwrap();
+            let mut got = 0;
+            loop {
+                assert!(
+                    server.readable().now_or_never().is_some(),
+                    "readable() waited although no try_read said WouldBlock"
+                );
+                match server.try_read(&mut big) {
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("try_read: {e}"),
+                }
+            }
+            assert!(got > 0);
         });
     });
 }

@@ -280,9 +280,25 @@ impl<T: AsRawFd> AsRawFd for Async<T> {
     }
 }
 
+/// So that `Async::new(&registered)` compiles, as with async-io (whose
+/// bound is `AsFd`, which std gives every `&T`): the second registration
+/// of one descriptor is refused with `AlreadyExists`.
+impl<T: AsRawFd> AsRawFd for &Async<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.get_ref().as_raw_fd()
+    }
+}
+
 impl<T: AsRawFd + AsFd> AsFd for Async<T> {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.get_ref().as_fd()
+    }
+}
+
+/// As async-io's: `async_socket.as_ref().local_addr()`, like `get_ref`.
+impl<T: AsRawFd> AsRef<T> for Async<T> {
+    fn as_ref(&self) -> &T {
+        self.get_ref()
     }
 }
 

@@ -8,6 +8,8 @@
 //! peer has closed its side, a short read keeps readiness: the end of
 //! stream is there to read and no further edge will come. (A read of 0
 //! bytes, end of stream, keeps readiness too: the next read says 0 at once.)
+//! The `try_*` methods are the exception: their callers manage readiness by
+//! hand and, as with tokio, only a `WouldBlock` clears it.
 
 use std::future::Future;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
@@ -150,11 +152,15 @@ where
 
     /// One read now, or `WouldBlock` (clearing readiness) if none can be
     /// made. An empty `buf` reads nothing and leaves readiness alone.
+    ///
+    /// Unlike `poll_read`, a short read keeps readiness: a caller of the
+    /// `try_*` methods drives readiness by hand and, as with tokio, sees
+    /// `ready()` complete until a `WouldBlock` says otherwise.
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.reg.try_io(Direction::Read, || self.read_now(buf))
+        self.reg.try_io(Direction::Read, || (&self.io).read(buf))
     }
 
     /// `try_read` into several buffers (`readv`).
@@ -163,21 +169,17 @@ where
         if len == 0 {
             return Ok(0);
         }
-        self.reg.try_io(Direction::Read, || {
-            let n = (&self.io).read_vectored(bufs)?;
-            if n > 0 && n < len {
-                self.reg.clear_ready_short(Direction::Read);
-            }
-            Ok(n)
-        })
+        self.reg
+            .try_io(Direction::Read, || (&self.io).read_vectored(bufs))
     }
 
-    /// One write now, or `WouldBlock` (clearing readiness).
+    /// One write now, or `WouldBlock` (clearing readiness). A short write
+    /// keeps readiness, as in `try_read`.
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        self.reg.try_io(Direction::Write, || self.write_now(buf))
+        self.reg.try_io(Direction::Write, || (&self.io).write(buf))
     }
 
     /// `try_write` from several buffers (`sendmsg`, without `SIGPIPE`).
@@ -186,8 +188,9 @@ where
         if len == 0 {
             return Ok(0);
         }
-        self.reg
-            .try_io(Direction::Write, || self.write_vectored_now(bufs, len))
+        self.reg.try_io(Direction::Write, || {
+            send_vectored(self.io.as_raw_fd(), bufs)
+        })
     }
 
     /// After a successful `shutdown(how)` of this stream: the directions

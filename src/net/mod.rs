@@ -52,6 +52,30 @@ pub use self::tcp::{TcpListener, TcpStream};
 pub use self::udp::UdpSocket;
 pub use self::unix::{UnixListener, UnixStream};
 
+/// `TryFrom` of each std type, as tokio offers (`std_socket.try_into()`):
+/// the same as that type's `from_std`, so it needs a runtime too.
+macro_rules! try_from_std {
+    ($($ty:ident <- $std:ty;)*) => {$(
+        impl TryFrom<$std> for $ty {
+            type Error = std::io::Error;
+
+            /// As [`from_std`](Self::from_std); panics outside a runtime.
+            #[track_caller]
+            fn try_from(io: $std) -> std::io::Result<$ty> {
+                $ty::from_std(io)
+            }
+        }
+    )*};
+}
+
+try_from_std! {
+    TcpListener <- std::net::TcpListener;
+    TcpStream <- std::net::TcpStream;
+    UdpSocket <- std::net::UdpSocket;
+    UnixListener <- std::os::unix::net::UnixListener;
+    UnixStream <- std::os::unix::net::UnixStream;
+}
+
 /// What TCP and Unix streams share, for a type `$ty` holding
 /// `inner: Stream<_>`: the inherent read and write futures, the readiness
 /// methods (`readable`, `ready`, `try_read`...) and `shutdown`;
@@ -306,7 +330,9 @@ macro_rules! stream_common {
             /// `buf`), or `WouldBlock` if nothing can be read yet. A
             /// `WouldBlock` clears the stream's read readiness, so the next
             /// [`readable`](Self::readable) or [`ready`](Self::ready) waits
-            /// for new data. Like `read`, it tries at once on a fresh stream.
+            /// for new data; nothing else does (a short read keeps the
+            /// stream ready, as tokio's). Like `read`, it tries at once on a
+            /// fresh stream.
             ///
             /// # Errors
             ///
@@ -352,7 +378,8 @@ macro_rules! stream_common {
 
             /// Writes what fits now, without waiting: `Ok(n)` bytes written,
             /// or `WouldBlock` (clearing write readiness) if the send buffer
-            /// is full. Like `write`, it tries at once on a fresh stream.
+            /// is full; a short write keeps the stream writable. Like
+            /// `write`, it tries at once on a fresh stream.
             ///
             /// # Errors
             ///
