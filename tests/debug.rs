@@ -921,3 +921,25 @@ fn metrics_has_public_fields_and_debug() {
         assert!(shown.contains("tasks_spawned: 1"), "{shown}");
     });
 }
+
+/// The "Debugging" half of API.md's "Debugging and embedding" section, as
+/// it writes the signatures (the embedding half is in tests/embedding.rs):
+/// this test only has to compile.
+#[test]
+fn signatures_as_api_md_writes_them() {
+    use std::panic::Location;
+    let _: fn(Builder, bool) -> Builder = Builder::debug;
+    let _: fn(Builder, Duration) -> Builder = Builder::slow_poll_threshold;
+    let _: fn(&Runtime) -> Metrics = Runtime::metrics;
+    // Its fields, as integers: `metrics_has_public_fields_and_debug`.
+    fn debug<T: Debug>() {}
+    debug::<Metrics>();
+    debug::<TaskInfo>();
+    let _: fn(&Runtime) -> Vec<TaskInfo> = Runtime::tasks;
+    let _ = |t: TaskInfo| -> (TaskId, Option<&'static Location<'static>>, TaskState, u64) {
+        (t.id, t.location, t.state, t.polls)
+    };
+    fn task_id<T: Copy + Eq + Hash + Debug + Display>() {}
+    task_id::<TaskId>();
+    for _s in [TaskState::Idle, TaskState::Scheduled, TaskState::Running] {}
+}

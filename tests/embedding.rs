@@ -768,3 +768,15 @@ fn turn_inside_block_on_panics() {
         assert!(task.is_finished());
     });
 }
+
+/// The "embedding" half of API.md's "Debugging and embedding" section, as
+/// it writes the signatures (the debugging half is in tests/debug.rs): this
+/// test only has to compile.
+#[test]
+fn signatures_as_api_md_writes_them() {
+    let _: fn(&Runtime, Option<Duration>) -> usize = Runtime::turn;
+    fn as_raw_fd<T: AsRawFd>() {}
+    as_raw_fd::<Runtime>();
+    let _: fn(&Runtime) -> Option<Instant> = Runtime::next_deadline;
+    let _: fn(&Runtime) -> Option<eddy::time::Instant> = Runtime::next_deadline;
+}

@@ -1325,6 +1325,19 @@ fn builder_name_is_given_back_and_shown() {
         });
         assert_eq!(name.as_deref(), Some("ingest-blocking"));
         assert_eq!(Runtime::new().unwrap().name(), None);
+        // `thread_name`, as tokio's, names them exactly.
+        let rt = Builder::new()
+            .name("ingest")
+            .thread_name("helper")
+            .build()
+            .unwrap();
+        let name = rt.block_on(async {
+            eddy::task::spawn_blocking(|| thread::current().name().map(str::to_string))
+                .await
+                .unwrap()
+        });
+        assert_eq!(name.as_deref(), Some("helper"));
+        assert_eq!(rt.name(), Some("ingest"));
     });
 }
 
@@ -1424,4 +1437,37 @@ fn shutdown_timeout_waits_for_blocking_threads_and_background_does_not() {
         assert!(dropped.get());
         drop(go_tx); // lets the second closure end
     });
+}
+
+/// The "Entry points" section of API.md, as it writes the signatures: this
+/// test only has to compile.
+#[test]
+fn signatures_as_api_md_writes_them() {
+    use std::io;
+    fn spawn_sig<F: std::future::Future<Output = u8> + 'static>(f: F) -> JoinHandle<u8> {
+        eddy::spawn(f)
+    }
+    let _ = spawn_sig::<std::future::Ready<u8>>;
+    let _: fn(std::future::Ready<u8>) -> u8 = eddy::block_on;
+    let _: fn() -> io::Result<Runtime> = Runtime::new;
+    let _: fn() -> Builder = Runtime::builder;
+    let _: fn(&Builder) -> io::Result<Runtime> = Builder::build;
+    let _ = || -> io::Result<Runtime> { Runtime::builder().debug(true).build() };
+    let _ = |rt: &Runtime| -> u8 { rt.block_on(async { 1u8 }) };
+    let _ = |rt: &Runtime| -> JoinHandle<Rc<u8>> { rt.spawn(async { Rc::new(1u8) }) };
+    let _: fn(&Runtime) -> Handle = Runtime::handle;
+    assert_send_sync::<Handle>();
+    let _ = |h: Handle| -> Handle { h.clone() };
+    let _ = |h: &Handle| -> RemoteJoinHandle<u8> { h.spawn(async { 1u8 }) };
+    assert_send_sync::<RemoteJoinHandle<u8>>();
+    let _ = |r: RemoteJoinHandle<u8>| fut::<Result<u8, eddy::JoinError>, _>(r);
+    let _ = |r: &RemoteJoinHandle<u8>| -> bool {
+        r.abort();
+        r.is_finished()
+    };
+    assert!(!is_send!(Runtime));
+    assert!(!is_send!(JoinHandle<u8>));
+    assert!(!is_send!(eddy::task::AbortHandle));
+    assert!(!is_send!(eddy::task::JoinSet<u8>));
+    assert!(!is_send!(eddy::time::Sleep));
 }

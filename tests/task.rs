@@ -1672,3 +1672,40 @@ fn task_id_outside_a_task_panics_saying_so() {
         assert!(message.contains("outside a task"), "{message}");
     });
 }
+
+/// The "Tasks" section of API.md, as it writes the signatures: this test
+/// only has to compile.
+#[test]
+fn signatures_as_api_md_writes_them() {
+    use std::any::Any;
+    let _ = |h: JoinHandle<u8>| fut::<Result<u8, JoinError>, _>(h);
+    fn unpin<T: Unpin>() {}
+    unpin::<JoinHandle<Rc<u8>>>();
+    let _ = |h: &JoinHandle<u8>| -> AbortHandle {
+        h.abort();
+        let _: bool = h.is_finished();
+        h.abort_handle()
+    };
+    let _ = |a: &AbortHandle| -> bool {
+        a.abort();
+        a.is_finished()
+    };
+    let _: fn(&JoinError) -> bool = JoinError::is_cancelled;
+    let _: fn(&JoinError) -> bool = JoinError::is_panic;
+    let _: fn(JoinError) -> Box<dyn Any + Send> = JoinError::into_panic;
+    let _: fn(JoinError) -> Result<Box<dyn Any + Send>, JoinError> = JoinError::try_into_panic;
+    fn error<E: std::error::Error + std::fmt::Display + std::fmt::Debug + Send + Sync>() {}
+    error::<JoinError>();
+    let _: fn() -> JoinSet<u8> = JoinSet::new;
+    let _ = |s: &mut JoinSet<Rc<u8>>| -> AbortHandle { s.spawn(async { Rc::new(1u8) }) };
+    let _ = |s: &mut JoinSet<u8>| fut::<Option<Result<u8, JoinError>>, _>(s.join_next());
+    let _ = |s: &JoinSet<u8>| -> (usize, bool) { (s.len(), s.is_empty()) };
+    let _ = |s: &mut JoinSet<u8>| s.abort_all();
+    let _ = |s: &mut JoinSet<u8>| fut::<(), _>(s.shutdown());
+    let _ = || fut::<(), _>(yield_now());
+    let _: fn(fn() -> u8) -> JoinHandle<u8> = spawn_blocking;
+    // The same names at the crate root.
+    let _: fn(std::future::Ready<u8>) -> eddy::JoinHandle<u8> = eddy::spawn;
+    let _: fn(std::future::Ready<u8>) -> eddy::task::JoinHandle<u8> = eddy::task::spawn;
+    let _ = |e: eddy::task::JoinError| -> eddy::JoinError { e };
+}
