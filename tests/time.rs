@@ -1364,11 +1364,14 @@ fn interval_ticks_return_their_scheduled_instants() {
 #[test]
 fn interval_panics_on_a_zero_period() {
     watchdog(LIMIT, || {
-        assert!(catch(|| interval(Duration::ZERO)).is_err());
-        assert!(catch(|| interval_at(Instant::now(), Duration::ZERO)).is_err());
+        // tokio's wording, so a ported `should_panic(expected = ...)` matches.
+        let msg = "eddy: `period` must be non-zero.";
+        assert_eq!(catch(|| interval(Duration::ZERO)).unwrap_err(), msg);
+        let at = Instant::now();
+        assert_eq!(catch(|| interval_at(at, Duration::ZERO)).unwrap_err(), msg);
         // Inside a runtime too.
         eddy::block_on(async {
-            assert!(catch(|| interval(Duration::ZERO)).is_err());
+            assert_eq!(catch(|| interval(Duration::ZERO)).unwrap_err(), msg);
         });
     });
 }
@@ -1651,4 +1654,38 @@ fn next_deadline_is_not_later_than_the_earliest_timer() {
             }
         });
     });
+}
+
+/// The "Time" section of API.md, as it writes the signatures: this test
+/// only has to compile.
+#[test]
+fn signatures_as_api_md_writes_them() {
+    use eddy::time::{
+        Instant, Interval, MissedTickBehavior, Sleep, Timeout, error::Elapsed, interval,
+        interval_at, sleep, sleep_until, timeout, timeout_at,
+    };
+    let _: std::time::Instant = Instant::now();
+    let _: fn(Duration) -> Sleep = sleep;
+    let _: fn(Instant) -> Sleep = sleep_until;
+    let _ = |s: Sleep| fut::<(), _>(s);
+    let _ = |s: &Sleep| -> (Instant, bool) { (s.deadline(), s.is_elapsed()) };
+    let _ = |s: Pin<&mut Sleep>, at: Instant| s.reset(at);
+    let _: fn(Duration, std::future::Ready<u8>) -> Timeout<std::future::Ready<u8>> = timeout;
+    let _: fn(Instant, std::future::Ready<u8>) -> Timeout<std::future::Ready<u8>> = timeout_at;
+    let _ = |t: Timeout<std::future::Ready<u8>>| fut::<Result<u8, Elapsed>, _>(t);
+    let _: fn(Duration) -> Interval = interval;
+    let _: fn(Instant, Duration) -> Interval = interval_at;
+    let _ = |i: &mut Interval| fut::<Instant, _>(i.tick());
+    let _ = |i: &mut Interval| {
+        for b in [
+            MissedTickBehavior::Burst,
+            MissedTickBehavior::Delay,
+            MissedTickBehavior::Skip,
+        ] {
+            i.set_missed_tick_behavior(b);
+        }
+    };
+    assert_eq!(MissedTickBehavior::default(), MissedTickBehavior::Burst);
+    fn error<E: std::error::Error + Send + Sync + 'static>() {}
+    error::<Elapsed>();
 }

@@ -99,9 +99,10 @@ impl Core {
             blocking: BlockingPool::new(
                 config.max_blocking_threads,
                 config.blocking_keep_alive,
-                match &config.name {
-                    Some(name) => format!("{name}-blocking"),
-                    None => "eddy-blocking".to_string(),
+                match (&config.thread_name, &config.name) {
+                    (Some(thread_name), _) => thread_name.clone(),
+                    (None, Some(name)) => format!("{name}-blocking"),
+                    (None, None) => "eddy-blocking".to_string(),
                 },
             ),
             config,

@@ -489,6 +489,7 @@ pub(crate) struct Config {
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) name: Option<String>,
+    pub(crate) thread_name: Option<String>,
     pub(crate) on_park: Option<Hook>,
     pub(crate) on_unpark: Option<Hook>,
 }
@@ -497,6 +498,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("name", &self.name)
+            .field("thread_name", &self.thread_name)
             .field("event_interval", &self.event_interval)
             .field("debug", &self.debug)
             .field("slow_poll_threshold", &self.slow_poll_threshold)
@@ -548,6 +550,7 @@ impl Builder {
                 max_blocking_threads: 16,
                 blocking_keep_alive: Duration::from_secs(10),
                 name: None,
+                thread_name: None,
                 on_park: None,
                 on_unpark: None,
             },
@@ -566,6 +569,24 @@ impl Builder {
     /// ```
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.config.name = Some(name.into());
+        self
+    }
+
+    /// Names the blocking threads exactly `name`, as tokio's
+    /// `Builder::thread_name` does (the loop itself runs on the caller's
+    /// thread, which keeps its own name). Overrides the `<name>-blocking`
+    /// that [`Builder::name`] gives.
+    ///
+    /// ```
+    /// let rt = eddy::Runtime::builder().thread_name("io-helper").build()?;
+    /// let name = rt.block_on(async {
+    ///     eddy::task::spawn_blocking(|| std::thread::current().name().map(str::to_string)).await
+    /// });
+    /// assert_eq!(name.unwrap().as_deref(), Some("io-helper"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.config.thread_name = Some(name.into());
         self
     }
 

@@ -14,7 +14,7 @@ const MISSED_SLACK: Duration = Duration::from_millis(5);
 ///
 /// # Panics
 ///
-/// If `period` is zero.
+/// If `period` is zero, with ``eddy: `period` must be non-zero.``
 ///
 /// ```
 /// use std::time::Duration;
@@ -26,6 +26,7 @@ const MISSED_SLACK: Duration = Duration::from_millis(5);
 ///     assert_eq!(second - first, Duration::from_millis(2));
 /// });
 /// ```
+#[track_caller]
 pub fn interval(period: Duration) -> Interval {
     interval_at(Instant::now(), period)
 }
@@ -34,7 +35,7 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// # Panics
 ///
-/// If `period` is zero.
+/// If `period` is zero, with ``eddy: `period` must be non-zero.``
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -46,11 +47,10 @@ pub fn interval(period: Duration) -> Interval {
 ///     assert_eq!(ticks.tick().await, start + Duration::from_millis(2));
 /// });
 /// ```
+#[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(
-        !period.is_zero(),
-        "eddy: an interval's period must be non-zero"
-    );
+    // Worded as tokio's, so tests written against tokio match it.
+    assert!(!period.is_zero(), "eddy: `period` must be non-zero.");
     Interval {
         sleep: sleep_until(start),
         period,
