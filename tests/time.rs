@@ -1365,7 +1365,7 @@ fn interval_ticks_return_their_scheduled_instants() {
 fn interval_panics_on_a_zero_period() {
     watchdog(LIMIT, || {
         // tokio's wording, so a ported `should_panic(expected = ...)` matches.
-        let msg = "eddy: `period` must be non-zero.";
+        let msg = "eddy: interval: `period` must be non-zero.";
         assert_eq!(catch(|| interval(Duration::ZERO)).unwrap_err(), msg);
         let at = Instant::now();
         assert_eq!(catch(|| interval_at(at, Duration::ZERO)).unwrap_err(), msg);

@@ -14,7 +14,7 @@ const MISSED_SLACK: Duration = Duration::from_millis(5);
 ///
 /// # Panics
 ///
-/// If `period` is zero, with ``eddy: `period` must be non-zero.``
+/// If `period` is zero, with ``eddy: interval: `period` must be non-zero.``
 ///
 /// ```
 /// use std::time::Duration;
@@ -35,7 +35,7 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// # Panics
 ///
-/// If `period` is zero, with ``eddy: `period` must be non-zero.``
+/// If `period` is zero, with ``eddy: interval: `period` must be non-zero.``
 ///
 /// ```
 /// use std::time::{Duration, Instant};
@@ -50,7 +50,10 @@ pub fn interval(period: Duration) -> Interval {
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     // Worded as tokio's, so tests written against tokio match it.
-    assert!(!period.is_zero(), "eddy: `period` must be non-zero.");
+    assert!(
+        !period.is_zero(),
+        "eddy: interval: `period` must be non-zero."
+    );
     Interval {
         sleep: sleep_until(start),
         period,
