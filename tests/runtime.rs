@@ -1471,3 +1471,25 @@ fn signatures_as_api_md_writes_them() {
     assert!(!is_send!(eddy::task::JoinSet<u8>));
     assert!(!is_send!(eddy::time::Sleep));
 }
+
+/// In a `spawn_blocking` closure, `Handle::current()` is the runtime that
+/// started it (as tokio's): work spawned through it runs on the loop. A
+/// plain thread still has none.
+#[test]
+fn handle_current_in_a_blocking_closure_is_its_runtime_s() {
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let remote = eddy::task::spawn_blocking(|| {
+                let handle = eddy::Handle::current();
+                assert!(eddy::Handle::try_current().is_ok());
+                handle.spawn(async { std::thread::current().name().map(str::to_owned) })
+            })
+            .await
+            .unwrap();
+            let ran_on = remote.await.unwrap();
+            assert_eq!(ran_on, std::thread::current().name().map(str::to_owned));
+            let plain = std::thread::spawn(|| eddy::Handle::try_current().is_err());
+            assert!(plain.join().unwrap());
+        });
+    });
+}

@@ -33,7 +33,9 @@ impl Handle {
         Handle { shared }
     }
 
-    /// The handle of the runtime running on this thread. Panics outside one.
+    /// The handle of the runtime running on this thread, or of the runtime
+    /// whose `spawn_blocking` closure runs on it (as tokio's). Panics
+    /// elsewhere.
     ///
     /// ```
     /// eddy::block_on(async {
@@ -44,14 +46,19 @@ impl Handle {
     /// ```
     #[track_caller]
     pub fn current() -> Handle {
-        super::with_current("Handle::current", |core| {
-            Handle::new(Arc::clone(&core.shared))
-        })
+        match Handle::try_current() {
+            Ok(handle) => handle,
+            // Panics, saying what was wrong.
+            Err(_) => super::with_current("Handle::current", |core| {
+                Handle::new(Arc::clone(&core.shared))
+            }),
+        }
     }
 
-    /// The handle of the runtime current on this thread, or an error
-    /// outside one: for code that may or may not run under eddy (a library
-    /// that falls back to a thread of its own), as tokio's.
+    /// The handle of the runtime current on this thread (or whose
+    /// `spawn_blocking` closure runs on it), or an error outside one: for
+    /// code that may or may not run under eddy (a library that falls back
+    /// to a thread of its own), as tokio's.
     ///
     /// # Errors
     ///
@@ -66,7 +73,8 @@ impl Handle {
     pub fn try_current() -> Result<Handle, TryCurrentError> {
         let core = super::context::current();
         if core.is_null() {
-            return Err(TryCurrentError(()));
+            // A `spawn_blocking` closure knows its runtime, as with tokio.
+            return crate::task::blocking::current_handle().ok_or(TryCurrentError(()));
         }
         // SAFETY: non-null means a guard up the stack keeps the core alive
         // for this call (see `context::current`).

@@ -8,7 +8,7 @@
 //! ordinary waker (the remote queue, then an unpark if the loop sleeps).
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, Location, catch_unwind, resume_unwind};
@@ -19,6 +19,7 @@ use std::thread;
 use std::time::Duration;
 
 use super::{JoinHandle, TaskId};
+use crate::runtime::Handle;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -53,8 +54,9 @@ where
         // The task spawned just below gets this id (nothing runs between),
         // and the closure runs under it, for `task::id`.
         let id = core.next_task_id();
-        let done = submit(&core.blocking, f, Some(id));
-        let handle = core.spawn(
+        let handle = Handle::new(Arc::clone(&core.shared));
+        let done = submit(&core.blocking, f, Some((id, handle)));
+        let join = core.spawn(
             async move {
                 match done.await {
                     Ok(value) => value,
@@ -65,19 +67,26 @@ where
             },
             location,
         );
-        debug_assert_eq!(handle.id(), id);
-        handle
+        debug_assert_eq!(join.id(), id);
+        join
     })
 }
 
 thread_local! {
-    /// The `spawn_blocking` task whose closure runs on this pool thread.
-    static BLOCKING_TASK: Cell<Option<TaskId>> = const { Cell::new(None) };
+    /// The `spawn_blocking` task whose closure runs on this pool thread,
+    /// and its runtime's handle (for `task::id` and `Handle::current`).
+    static BLOCKING_TASK: RefCell<Option<(TaskId, Handle)>> = const { RefCell::new(None) };
 }
 
 /// The task whose `spawn_blocking` closure runs on this thread, if any.
 pub(crate) fn current_id() -> Option<TaskId> {
-    BLOCKING_TASK.with(Cell::get)
+    BLOCKING_TASK.with(|task| task.borrow().as_ref().map(|(id, _)| *id))
+}
+
+/// The handle of the runtime whose `spawn_blocking` closure runs on this
+/// thread, if any: tokio's `Handle::current()` works there too.
+pub(crate) fn current_handle() -> Option<Handle> {
+    BLOCKING_TASK.with(|task| task.borrow().as_ref().map(|(_, handle)| handle.clone()))
 }
 
 const LOST: &str = "eddy: spawn_blocking: the closure was dropped before it ran (no helper \
@@ -95,7 +104,7 @@ where
     crate::runtime::with_current(what, |core| submit(&core.blocking, f, None))
 }
 
-fn submit<F, T>(pool: &BlockingPool, f: F, id: Option<TaskId>) -> Blocking<T>
+fn submit<F, T>(pool: &BlockingPool, f: F, task: Option<(TaskId, Handle)>) -> Blocking<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -107,7 +116,7 @@ where
     }));
     let job = Pending {
         f,
-        id,
+        task,
         slot: Fill(Arc::clone(&slot)),
     };
     pool.submit(Box::new(move || job.run()));
@@ -121,17 +130,18 @@ where
 /// closure before it fills the slot, for the same reason.
 struct Pending<F, T> {
     f: F,
-    /// The `spawn_blocking` task's id, if it is one.
-    id: Option<TaskId>,
+    /// The `spawn_blocking` task's id and runtime, if it is one.
+    task: Option<(TaskId, Handle)>,
     slot: Fill<T>,
 }
 
 impl<F: FnOnce() -> T, T> Pending<F, T> {
     fn run(self) {
-        let Pending { f, id, slot } = self;
-        BLOCKING_TASK.with(|current| current.set(id));
+        let Pending { f, task, slot } = self;
+        BLOCKING_TASK.with(|current| *current.borrow_mut() = task);
         let result = catch_unwind(AssertUnwindSafe(f));
-        BLOCKING_TASK.with(|current| current.set(None));
+        // Dropped here, on the pool thread (a `Handle` is `Send`).
+        drop(BLOCKING_TASK.with(|current| current.borrow_mut().take()));
         slot.fill(result);
     }
 }
