@@ -464,6 +464,67 @@ fn hyper_client_on_eddy_through_io() {
     });
 }
 
+/// An HTTP/2 `CONNECT` turns a stream into a tunnel (`hyper::upgrade::on`
+/// on both ends); `Io` over the `Upgraded` halves makes them futures-io
+/// streams, as hyper-util's `TokioIo` makes them tokio ones.
+#[test]
+fn an_http2_connect_tunnel_is_read_and_written_through_io() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            // The server's end of the tunnel says "ping?", wants "pong!"
+            // and the end of the stream back, then closes.
+            let tunnel_done = Rc::new(Notify::new());
+            let done = Rc::clone(&tunnel_done);
+            let service = service_fn(move |req: Request<Incoming>| {
+                let upgrade = hyper::upgrade::on(req);
+                let done = Rc::clone(&done);
+                eddy::spawn(async move {
+                    let mut tunnel = Io::new(upgrade.await.unwrap());
+                    tunnel.write_all(b"ping?").await.unwrap();
+                    let mut got = Vec::new();
+                    tunnel.read_to_end(&mut got).await.unwrap();
+                    assert_eq!(got, b"pong!");
+                    tunnel.close().await.unwrap();
+                    done.notify_one();
+                });
+                async { Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new())) }
+            });
+            eddy::spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                hyper::server::conn::http2::Builder::new(Executor::new())
+                    .timer(Timer::new())
+                    .serve_connection(Io::new(stream), service)
+                    .await
+            });
+
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let (mut sender, conn) =
+                hyper::client::conn::http2::handshake(Executor, Io::new(stream))
+                    .await
+                    .unwrap();
+            eddy::spawn(conn);
+            let req = Request::connect("example.com:443")
+                .body(Empty::<Bytes>::new())
+                .unwrap();
+            let res = sender.send_request(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            let mut tunnel = Io::new(hyper::upgrade::on(res).await.unwrap());
+            let mut ping = [0; 5];
+            tunnel.read_exact(&mut ping).await.unwrap();
+            assert_eq!(&ping, b"ping?");
+            tunnel.write_all(b"pong!").await.unwrap();
+            tunnel.close().await.unwrap();
+            let mut rest = Vec::new();
+            tunnel.read_to_end(&mut rest).await.unwrap();
+            assert!(rest.is_empty(), "the server closes its end");
+            tunnel_done.notified().await;
+        })
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Timer: sleeps that reach another thread
 // ---------------------------------------------------------------------------
@@ -617,6 +678,8 @@ fn signatures_as_api_md_writes_them() {
     clone_copy_default::<eddy::hyper::Executor>();
     clone_copy_default::<eddy::hyper::Timer>();
     let (_, _) = (eddy::hyper::Executor, eddy::hyper::Timer);
+    // hyper-util's `TokioExecutor::new()` and `TokioTimer::new()` port as is.
+    let (_, _) = (eddy::hyper::Executor::new(), eddy::hyper::Timer::new());
     // `!Send` futures too: an `Rc` held across an await.
     executor(async {
         let rc = Rc::new(());
