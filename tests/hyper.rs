@@ -1,7 +1,7 @@
 //! HTTP on eddy (API.md: "HTTP on eddy"): `serve` against the real `curl`
 //! binary, a slowloris client, graceful shutdown, `EMFILE`, HTTP/2 with a
-//! `!Send` service, hyper's client over `Io`, and `Timer`'s sleeps on the
-//! wrong thread. HTTPS is tested in `tests/tls` (its own package, to keep
+//! `!Send` service, hyper's client over `Io`, upgrades (an HTTP/2 `CONNECT`
+//! tunnel, an HTTP/1 101), and `Timer`'s sleeps on the wrong thread. HTTPS is tested in `tests/tls` (its own package, to keep
 //! TLS crates out of the plain `cargo test`).
 //!
 //! Run with `cargo test --features hyper --test hyper`.
@@ -521,6 +521,70 @@ fn an_http2_connect_tunnel_is_read_and_written_through_io() {
             tunnel.read_to_end(&mut rest).await.unwrap();
             assert!(rest.is_empty(), "the server closes its end");
             tunnel_done.notified().await;
+        })
+    });
+}
+
+/// HTTP/1 upgrades: hyper's `with_upgrades` (and so `hyper::upgrade::on`)
+/// needs a `Send` stream, and eddy's are not. The route that needs no
+/// `Send`: answer 101, then `without_shutdown()` gives the stream back on
+/// both ends, with any bytes hyper had already read past the head.
+#[test]
+fn an_http1_upgrade_takes_the_stream_back_through_without_shutdown() {
+    use futures::AsyncReadExt;
+    fn switching(proto: &str) -> hyper::http::request::Builder {
+        Request::get("/chat")
+            .header("host", "test")
+            .header("connection", "upgrade")
+            .header("upgrade", proto)
+    }
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = eddy::spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                let agree = service_fn(|req: Request<Incoming>| async move {
+                    let proto = req.headers()["upgrade"].clone();
+                    let res = Response::builder()
+                        .status(StatusCode::SWITCHING_PROTOCOLS)
+                        .header("connection", "upgrade")
+                        .header("upgrade", proto)
+                        .body(Empty::<Bytes>::new());
+                    Ok::<_, Infallible>(res.unwrap())
+                });
+                let parts = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(Io::new(stream), agree)
+                    .without_shutdown()
+                    .await
+                    .unwrap();
+                // The new protocol: what the client sent, upper-cased.
+                let mut got = parts.read_buf.to_vec();
+                let stream = parts.io.into_inner();
+                let mut more = [0; 64];
+                while got.len() < 5 {
+                    let n = stream.read(&mut more).await.unwrap();
+                    assert!(n > 0, "the client closed early");
+                    got.extend_from_slice(&more[..n]);
+                }
+                stream.write_all(&got.to_ascii_uppercase()).await.unwrap();
+            });
+
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(Io::new(stream))
+                .await
+                .unwrap();
+            let conn = eddy::spawn(conn.without_shutdown());
+            let req = switching("shout").body(Empty::<Bytes>::new()).unwrap();
+            let res = sender.send_request(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
+            drop(sender); // lets the connection hand its parts back
+            let mut stream = conn.await.unwrap().unwrap().io.into_inner();
+            stream.write_all(b"hello").await.unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).await.unwrap();
+            assert_eq!(answer, b"HELLO");
+            server.await.unwrap();
         })
     });
 }

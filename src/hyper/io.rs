@@ -69,6 +69,13 @@ const MIN_READ: usize = 2 * 1024;
 /// `hyper::upgrade::on` gives after an HTTP/2 `CONNECT`, `Io<T>` is a
 /// futures-io `AsyncRead + AsyncWrite`, for `futures::io::AsyncReadExt`
 /// and the like (`poll_close` is hyper's `poll_shutdown`).
+///
+/// HTTP/1 upgrades (WebSocket): hyper's `with_upgrades`, which
+/// `hyper::upgrade::on` needs, wants a `Send` stream, and eddy's streams
+/// are not `Send`. Without it, answer `101 Switching Protocols` and take
+/// the stream back with the connection's `without_shutdown()` (server and
+/// client alike): its `Parts` hold the `Io` and the bytes hyper read past
+/// the head.
 #[derive(Debug)]
 pub struct Io<T> {
     inner: T,
