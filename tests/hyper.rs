@@ -1,7 +1,7 @@
 //! HTTP on eddy (API.md: "HTTP on eddy"): `serve` against the real `curl`
 //! binary, a slowloris client, graceful shutdown, `EMFILE`, HTTP/2 with a
-//! `!Send` service, hyper's client over `Io`, and `Timer`'s sleeps on the
-//! wrong thread. HTTPS is tested in `tests/tls` (its own package, to keep
+//! `!Send` service, hyper's client over `Io`, upgrades (an HTTP/2 `CONNECT`
+//! tunnel, an HTTP/1 101), and `Timer`'s sleeps on the wrong thread. HTTPS is tested in `tests/tls` (its own package, to keep
 //! TLS crates out of the plain `cargo test`).
 //!
 //! Run with `cargo test --features hyper --test hyper`.
@@ -464,6 +464,131 @@ fn hyper_client_on_eddy_through_io() {
     });
 }
 
+/// An HTTP/2 `CONNECT` turns a stream into a tunnel (`hyper::upgrade::on`
+/// on both ends); `Io` over the `Upgraded` halves makes them futures-io
+/// streams, as hyper-util's `TokioIo` makes them tokio ones.
+#[test]
+fn an_http2_connect_tunnel_is_read_and_written_through_io() {
+    use futures::{AsyncReadExt, AsyncWriteExt};
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            // The server's end of the tunnel says "ping?", wants "pong!"
+            // and the end of the stream back, then closes.
+            let tunnel_done = Rc::new(Notify::new());
+            let done = Rc::clone(&tunnel_done);
+            let service = service_fn(move |req: Request<Incoming>| {
+                let upgrade = hyper::upgrade::on(req);
+                let done = Rc::clone(&done);
+                eddy::spawn(async move {
+                    let mut tunnel = Io::new(upgrade.await.unwrap());
+                    tunnel.write_all(b"ping?").await.unwrap();
+                    let mut got = Vec::new();
+                    tunnel.read_to_end(&mut got).await.unwrap();
+                    assert_eq!(got, b"pong!");
+                    tunnel.close().await.unwrap();
+                    done.notify_one();
+                });
+                async { Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new())) }
+            });
+            eddy::spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                hyper::server::conn::http2::Builder::new(Executor::new())
+                    .timer(Timer::new())
+                    .serve_connection(Io::new(stream), service)
+                    .await
+            });
+
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let (mut sender, conn) =
+                hyper::client::conn::http2::handshake(Executor, Io::new(stream))
+                    .await
+                    .unwrap();
+            eddy::spawn(conn);
+            let req = Request::connect("example.com:443")
+                .body(Empty::<Bytes>::new())
+                .unwrap();
+            let res = sender.send_request(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            let mut tunnel = Io::new(hyper::upgrade::on(res).await.unwrap());
+            let mut ping = [0; 5];
+            tunnel.read_exact(&mut ping).await.unwrap();
+            assert_eq!(&ping, b"ping?");
+            tunnel.write_all(b"pong!").await.unwrap();
+            tunnel.close().await.unwrap();
+            let mut rest = Vec::new();
+            tunnel.read_to_end(&mut rest).await.unwrap();
+            assert!(rest.is_empty(), "the server closes its end");
+            tunnel_done.notified().await;
+        })
+    });
+}
+
+/// HTTP/1 upgrades: hyper's `with_upgrades` (and so `hyper::upgrade::on`)
+/// needs a `Send` stream, and eddy's are not. The route that needs no
+/// `Send`: answer 101, then `without_shutdown()` gives the stream back on
+/// both ends, with any bytes hyper had already read past the head.
+#[test]
+fn an_http1_upgrade_takes_the_stream_back_through_without_shutdown() {
+    use futures::AsyncReadExt;
+    fn switching(proto: &str) -> hyper::http::request::Builder {
+        Request::get("/chat")
+            .header("host", "test")
+            .header("connection", "upgrade")
+            .header("upgrade", proto)
+    }
+    watchdog(LIMIT, || {
+        eddy::block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = eddy::spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                let agree = service_fn(|req: Request<Incoming>| async move {
+                    let proto = req.headers()["upgrade"].clone();
+                    let res = Response::builder()
+                        .status(StatusCode::SWITCHING_PROTOCOLS)
+                        .header("connection", "upgrade")
+                        .header("upgrade", proto)
+                        .body(Empty::<Bytes>::new());
+                    Ok::<_, Infallible>(res.unwrap())
+                });
+                let parts = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(Io::new(stream), agree)
+                    .without_shutdown()
+                    .await
+                    .unwrap();
+                // The new protocol: what the client sent, upper-cased.
+                let mut got = parts.read_buf.to_vec();
+                let stream = parts.io.into_inner();
+                let mut more = [0; 64];
+                while got.len() < 5 {
+                    let n = stream.read(&mut more).await.unwrap();
+                    assert!(n > 0, "the client closed early");
+                    got.extend_from_slice(&more[..n]);
+                }
+                stream.write_all(&got.to_ascii_uppercase()).await.unwrap();
+            });
+
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(Io::new(stream))
+                .await
+                .unwrap();
+            let conn = eddy::spawn(conn.without_shutdown());
+            let req = switching("shout").body(Empty::<Bytes>::new()).unwrap();
+            let res = sender.send_request(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
+            drop(sender); // lets the connection hand its parts back
+            let mut stream = conn.await.unwrap().unwrap().io.into_inner();
+            stream.write_all(b"hello").await.unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).await.unwrap();
+            assert_eq!(answer, b"HELLO");
+            server.await.unwrap();
+        })
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Timer: sleeps that reach another thread
 // ---------------------------------------------------------------------------
@@ -617,6 +742,8 @@ fn signatures_as_api_md_writes_them() {
     clone_copy_default::<eddy::hyper::Executor>();
     clone_copy_default::<eddy::hyper::Timer>();
     let (_, _) = (eddy::hyper::Executor, eddy::hyper::Timer);
+    // hyper-util's `TokioExecutor::new()` and `TokioTimer::new()` port as is.
+    let (_, _) = (eddy::hyper::Executor::new(), eddy::hyper::Timer::new());
     // `!Send` futures too: an `Rc` held across an await.
     executor(async {
         let rc = Rc::new(());

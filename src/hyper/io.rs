@@ -62,6 +62,20 @@ const MIN_READ: usize = 2 * 1024;
 /// })?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// It also works the other way round, as hyper-util's `TokioIo` does: over
+/// a hyper stream (`T: hyper::rt::Read + hyper::rt::Write`), such as the
+/// [`Upgraded`](hyper::upgrade::Upgraded) connection that
+/// `hyper::upgrade::on` gives after an HTTP/2 `CONNECT`, `Io<T>` is a
+/// futures-io `AsyncRead + AsyncWrite`, for `futures::io::AsyncReadExt`
+/// and the like (`poll_close` is hyper's `poll_shutdown`).
+///
+/// HTTP/1 upgrades (WebSocket): hyper's `with_upgrades`, which
+/// `hyper::upgrade::on` needs, wants a `Send` stream, and eddy's streams
+/// are not `Send`. Without it, answer `101 Switching Protocols` and take
+/// the stream back with the connection's `without_shutdown()` (server and
+/// client alike): its `Parts` hold the `Io` and the bytes hyper read past
+/// the head.
 #[derive(Debug)]
 pub struct Io<T> {
     inner: T,
@@ -152,6 +166,51 @@ impl<T: AsyncWrite + Unpin> hyper::rt::Write for Io<T> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_close(cx)
+    }
+}
+
+// The other way round, as hyper-util's `TokioIo` does: a hyper stream
+// (an `Upgraded` connection after `hyper::upgrade::on`) read and written
+// through futures-io, so `futures::io::AsyncReadExt` and friends work on it.
+
+impl<T: hyper::rt::Read + Unpin> AsyncRead for Io<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut dst = hyper::rt::ReadBuf::new(buf);
+        match Pin::new(&mut self.get_mut().inner).poll_read(cx, dst.unfilled()) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(dst.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> AsyncWrite for Io<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        hyper::rt::Write::poll_write(Pin::new(&mut self.get_mut().inner), cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        hyper::rt::Write::poll_write_vectored(Pin::new(&mut self.get_mut().inner), cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        hyper::rt::Write::poll_flush(Pin::new(&mut self.get_mut().inner), cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        hyper::rt::Write::poll_shutdown(Pin::new(&mut self.get_mut().inner), cx)
     }
 }
 

@@ -43,6 +43,14 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Executor;
 
+impl Executor {
+    /// The executor (the same as `Executor` or `Executor::default()`), for
+    /// code written against hyper-util's `TokioExecutor::new()`.
+    pub const fn new() -> Executor {
+        Executor
+    }
+}
+
 impl<F> hyper::rt::Executor<F> for Executor
 where
     F: Future + 'static,
@@ -79,6 +87,14 @@ where
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Timer;
+
+impl Timer {
+    /// The timer (the same as `Timer` or `Timer::default()`), for code
+    /// written against hyper-util's `TokioTimer::new()`.
+    pub const fn new() -> Timer {
+        Timer
+    }
+}
 
 impl hyper::rt::Timer for Timer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
