@@ -1709,3 +1709,57 @@ fn signatures_as_api_md_writes_them() {
     let _: fn(std::future::Ready<u8>) -> eddy::task::JoinHandle<u8> = eddy::task::spawn;
     let _ = |e: eddy::task::JoinError| -> eddy::JoinError { e };
 }
+
+/// The destructors of a task's future and of its output see the task's id,
+/// wherever they run: an abort, completion with nobody to take the output,
+/// a `JoinHandle` dropped after completion, the runtime's drop.
+#[test]
+fn task_id_is_known_in_the_task_s_destructors() {
+    struct Reports(Rc<RefCell<Vec<Option<eddy::task::TaskId>>>>);
+    impl Drop for Reports {
+        fn drop(&mut self) {
+            self.0.borrow_mut().push(eddy::task::try_id());
+        }
+    }
+    watchdog(LIMIT, || {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let rt = Runtime::new().unwrap();
+        let (aborted, unjoined, dropped_late, at_shutdown) = rt.block_on(async {
+            // Aborted while waiting: the future's destructor.
+            let r = Reports(seen.clone());
+            let aborted = eddy::spawn(async move {
+                let _r = r;
+                std::future::pending::<()>().await
+            });
+            yield_now().await;
+            aborted.abort();
+            let aborted_id = aborted.id();
+            assert!(aborted.await.unwrap_err().is_cancelled());
+            // Its handle dropped first: the output is dropped at completion.
+            let r = Reports(seen.clone());
+            let unjoined = eddy::spawn(async move { r });
+            let unjoined_id = unjoined.id();
+            drop(unjoined);
+            yield_now().await;
+            // Finished, then its handle dropped here, in the block_on future.
+            let r = Reports(seen.clone());
+            let late = eddy::spawn(async move { r });
+            let late_id = late.id();
+            while !late.is_finished() {
+                yield_now().await;
+            }
+            drop(late);
+            // Left pending for the runtime's drop.
+            let r = Reports(seen.clone());
+            let left = eddy::spawn(async move {
+                let _r = r;
+                std::future::pending::<()>().await
+            });
+            (aborted_id, unjoined_id, late_id, left.id())
+        });
+        drop(rt);
+        let expected = [aborted, unjoined, dropped_late, at_shutdown].map(Some);
+        assert_eq!(*seen.borrow(), expected);
+        assert_eq!(eddy::task::try_id(), None, "nothing left set");
+    });
+}

@@ -17,6 +17,7 @@ use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::task::Context;
 
+use super::TaskId;
 use super::list::TaskList;
 use super::raw::{ABORT, COMPLETE, JOIN_INTEREST, POLL_ONE, RUNNING, SCHEDULED, TaskRef};
 use super::waker::borrowed_waker;
@@ -111,8 +112,11 @@ pub(crate) fn cancel(task: TaskRef, list: &TaskList) {
 fn end(task: TaskRef, list: &TaskList, panic: Option<Box<dyn Any + Send>>) {
     let mut panic = panic;
     if task.has_future() {
-        // SAFETY: on the loop's thread, not being polled, stage holds the future.
-        if let Err(p) = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_future() })) {
+        let dropped = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: on the loop's thread, not being polled, stage holds the future.
+            as_task(task, || unsafe { task.drop_future() })
+        }));
+        if let Err(p) = dropped {
             // Report the first panic; a second one from the destructor is dropped.
             match panic {
                 Some(_) => drop_quietly(p),
@@ -153,6 +157,32 @@ pub(crate) fn complete(task: TaskRef, list: &TaskList) {
             drop_quietly(p);
         }
     }
+}
+
+thread_local! {
+    /// The task whose future or output is being dropped outside its poll
+    /// (an abort, an output nobody joins, a dropped handle's output).
+    static DROPPING: Cell<Option<TaskId>> = const { Cell::new(None) };
+}
+
+/// Runs `drop`, a drop of `task`'s future or output outside its poll, with
+/// [`task::id`](super::id) saying `task`'s id, as tokio's does there. The
+/// previous id comes back even if `drop` panics (a drop may drop another
+/// task's handle, and so nest).
+pub(crate) fn as_task<R>(task: TaskRef, drop: impl FnOnce() -> R) -> R {
+    struct Restore(Option<TaskId>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            DROPPING.with(|current| current.set(self.0));
+        }
+    }
+    let _restore = Restore(DROPPING.with(|current| current.replace(Some(task.id()))));
+    drop()
+}
+
+/// The task whose future or output is being dropped on this thread, if any.
+pub(crate) fn dropping_id() -> Option<TaskId> {
+    DROPPING.with(Cell::get)
 }
 
 /// Drops a value whose destructor may panic, and the panic's payload too:

@@ -160,7 +160,9 @@ fn drop_slow(task: TaskRef) {
     // would leak), so it is caught and resumed afterwards.
     let joiner = task.header().joiner.take();
     let mut panic = catch_unwind(AssertUnwindSafe(move || drop(joiner))).err();
-    if task.local() & COMPLETE != 0 {
+    // Complete, with a result nobody took (a handle awaited to the end has
+    // taken it: nothing of the user's is left to drop).
+    if task.local() & COMPLETE != 0 && !task.output_taken() {
         // SAFETY: on the runtime's thread, task complete: the output is ours
         // to drop, as nobody else will take it.
         if let Err(p) = catch_unwind(AssertUnwindSafe(|| unsafe { task.drop_output() })) {

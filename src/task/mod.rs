@@ -67,8 +67,8 @@ where
 ///
 /// # Panics
 ///
-/// Outside a task: in the `block_on` future itself, in a task's
-/// destructor, with no runtime. [`try_id`] says `None` there instead.
+/// Outside a task: in the `block_on` future itself, or with no runtime.
+/// [`try_id`] says `None` there instead.
 ///
 /// ```
 /// eddy::block_on(async {
@@ -82,11 +82,12 @@ pub fn id() -> TaskId {
     try_id().expect("eddy: `eddy::task::id()` was called outside a task; use `try_id()` where there may be none")
 }
 
-/// The [`TaskId`] of the task this is called from (a `spawn_blocking`
-/// closure is its task's), or `None` outside one: in the `block_on` future
-/// itself, in a task's destructor or its output's, with no runtime. As
-/// tokio's `task::try_id`, except that tokio also knows the id in those
-/// destructors.
+/// The [`TaskId`] of the task this is called from, or `None` outside one
+/// (in the `block_on` future itself, or with no runtime). As tokio's
+/// `task::try_id`, a task's id is also known in its `spawn_blocking`
+/// closure, and in the destructors of its future and of its output,
+/// wherever they run (an abort, the runtime's drop, a dropped
+/// `JoinHandle`).
 ///
 /// ```
 /// eddy::block_on(async {
@@ -96,5 +97,7 @@ pub fn id() -> TaskId {
 /// });
 /// ```
 pub fn try_id() -> Option<TaskId> {
-    crate::runtime::current_task_id().or_else(blocking::current_id)
+    harness::dropping_id()
+        .or_else(crate::runtime::current_task_id)
+        .or_else(blocking::current_id)
 }

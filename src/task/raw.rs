@@ -42,6 +42,7 @@ use std::sync::atomic::{AtomicUsize, Ordering, fence};
 use loom::sync::atomic::{AtomicUsize, Ordering, fence};
 use std::task::{Context, Poll};
 
+use super::harness::as_task;
 use super::joiner::Joiner;
 use super::{JoinError, TaskId};
 use crate::runtime::Shared;
@@ -468,11 +469,17 @@ impl<F: Future + 'static> RawTask<F> {
         if tag == STAGE_OUTPUT || tag == STAGE_PANIC {
             task.set_stage(STAGE_EMPTY);
         }
+        // The destructor runs with `task::id` saying this task's id (as
+        // tokio's); an output with none (`()`, numbers) skips even that.
         match tag {
-            // SAFETY: the tag said the output was live; it is marked empty already.
-            STAGE_OUTPUT => unsafe { ManuallyDrop::drop(&mut (*stage).output) },
-            // SAFETY: as above, for the panic payload.
-            STAGE_PANIC => unsafe { ManuallyDrop::drop(&mut (*stage).panic) },
+            STAGE_OUTPUT if std::mem::needs_drop::<F::Output>() => as_task(task, || {
+                // SAFETY: the tag said the output was live; it is marked empty already.
+                unsafe { ManuallyDrop::drop(&mut (*stage).output) }
+            }),
+            STAGE_PANIC => as_task(task, || {
+                // SAFETY: as above, for the panic payload.
+                unsafe { ManuallyDrop::drop(&mut (*stage).panic) }
+            }),
             _ => {}
         }
     }
