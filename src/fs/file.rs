@@ -758,10 +758,10 @@ fn read_cached(file: &StdFile, dst: &mut [u8]) -> io::Result<usize> {
         iov_base: dst.as_mut_ptr().cast(),
         iov_len: dst.len(),
     };
-    // SAFETY: one iovec, pointing into `dst`, which is valid for writes of
-    // `dst.len()` bytes for the whole call; the kernel writes at most that
-    // many there. The descriptor is the live file's own. Offset -1 means
-    // the file's position, which the call moves as read(2) would.
+    // Offset -1 means the file's position, which the call moves as read(2)
+    // would. The descriptor is the live file's own.
+    // SAFETY: one iovec, pointing into `dst`, valid for writes of
+    // `dst.len()` bytes for the whole call; the kernel writes at most that.
     let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, -1, libc::RWF_NOWAIT) };
     if n < 0 {
         Err(io::Error::last_os_error())

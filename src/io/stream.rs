@@ -92,10 +92,10 @@ where
             return Poll::Ready(Ok(0));
         }
         self.reg.poll_io_in(Direction::Read, slot, cx, || {
+            // `recv` never reads the buffer, so uninitialised memory is fine.
             // SAFETY: `fd` is this stream's open socket; `buf` is valid for
             // writes of `buf.len()` bytes for the call, and `recv` writes
-            // only there (it never reads the buffer, so uninitialised
-            // memory is fine).
+            // only there.
             let n = unsafe {
                 libc::recv(
                     self.io.as_raw_fd(),

@@ -126,12 +126,13 @@ impl Core {
         if ptr.is_null() {
             return None;
         }
-        // SAFETY: the pointer is `Rc::as_ptr` of the runtime's core (set in
-        // `new`), and it is cleared at the end of `shutdown`, which runs
-        // before the last `Rc` of the core is dropped (`Runtime::drop` and
-        // `release` run it while they hold one). It is read only on the
-        // runtime's thread (callers hold `!Send` handles), so it cannot be
-        // cleared under us: non-null means a strong count is held.
+        // The pointer is `Rc::as_ptr` of the runtime's core (set in `new`),
+        // and it is cleared at the end of `shutdown`, which runs before the
+        // last `Rc` of the core is dropped (`Runtime::drop` and `release`
+        // run it while they hold one). It is read only on the runtime's
+        // thread (callers hold `!Send` handles), so it cannot be cleared
+        // under us.
+        // SAFETY: as said above, non-null means a strong count is held.
         unsafe {
             Rc::increment_strong_count(ptr);
             Some(Rc::from_raw(ptr))

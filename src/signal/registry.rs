@@ -92,13 +92,13 @@ impl Globals {
         if installed.load(Ordering::Relaxed) {
             return Ok(());
         }
-        // SAFETY: `register` runs the action inside the signal handler, so
-        // it must be async-signal-safe; `deliver` is: two atomic operations
-        // and one `write(2)` to a non-blocking socket whose error is
-        // dropped. It does not allocate, lock or panic (the index is
-        // checked with `get`), and signal-hook-registry saves and restores
-        // `errno` around it. `signal` is not one of the numbers `register`
-        // refuses by panicking: the caller rejected those.
+        // `register` runs the action inside the signal handler, so it must
+        // be async-signal-safe. `deliver` is: two atomic operations and one
+        // `write(2)` to a non-blocking socket whose error is dropped; it
+        // does not allocate, lock or panic (the index is checked with
+        // `get`), and signal-hook-registry saves and restores `errno`.
+        // SAFETY: the action is async-signal-safe (above), and `signal` is
+        // not one of those `register` refuses: the caller rejected them.
         unsafe { signal_hook_registry::register(signal, move || self.deliver(signal)) }?;
         installed.store(true, Ordering::Release);
         Ok(())

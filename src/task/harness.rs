@@ -61,11 +61,11 @@ pub(crate) fn poll(task: TaskRef) -> bool {
     debug_assert!(task.local() & RUNNING != 0);
     let waker = borrowed_waker(task);
     let mut cx = Context::from_waker(&waker);
+    // A panic unwinds through nothing of ours: the waker is borrowed (never
+    // dropped), and the caller's `panicked` finishes the task.
     // SAFETY: on the loop's thread (only the loop runs tasks); the stage
     // holds the future (`start` saw the task not complete, and nothing ran
-    // since), and RUNNING keeps `abort` from dropping it under us. A panic
-    // unwinds through nothing of ours: the waker is borrowed (never
-    // dropped), and the caller's `panicked` finishes the task.
+    // since), and RUNNING keeps `abort` from dropping it under us.
     unsafe { task.poll(&mut cx) }
 }
 
