@@ -123,13 +123,20 @@ pub(crate) fn with_local_waker<R>(f: impl FnOnce(&LocalWaker<'_>) -> R) -> R {
 pub(crate) fn with_current<R>(what: &str, f: impl FnOnce(&Core) -> R) -> R {
     let core = current();
     if core.is_null() {
-        panic!(
-            "eddy: `{what}` was called outside a runtime; call it from inside `block_on`, `turn` \
-             or a task (or under `Runtime::enter`), or use `Runtime::spawn` / `Handle::spawn`"
-        );
+        outside_runtime(what);
     }
     // SAFETY: non-null means a guard up the stack keeps the core alive.
     f(unsafe { &*core })
+}
+
+/// The panic of an API that needs a runtime, called outside one.
+#[cold]
+#[track_caller]
+pub(crate) fn outside_runtime(what: &str) -> ! {
+    panic!(
+        "eddy: `{what}` was called outside a runtime; call it from inside `block_on`, `turn` \
+         or a task (or under `Runtime::enter`), or use `Runtime::spawn` / `Handle::spawn`"
+    )
 }
 
 /// Makes a runtime current until dropped, restoring what was before.

@@ -347,18 +347,19 @@ impl WaitList {
     }
 
     /// Grants every waiter `grant` in one walk down the line, waking those
-    /// it can in place; the keys and wakers of the others go to `out`.
-    fn grant_all_keyed(&mut self, grant: Grant, out: &mut Vec<(usize, Waker)>) {
+    /// it can in place; the key and waker of each other one go to `rest`.
+    fn grant_all_with(&mut self, grant: Grant, mut rest: impl FnMut(usize, Waker)) {
         debug_assert_ne!(grant, WAITING);
         with_local_waker(|local| {
             let mut key = self.head;
             while key != NIL {
                 let node = &mut self.nodes[key];
                 node.grant = grant;
+                let next = node.next;
                 if let Some(waker) = node.wake_or_take(local) {
-                    out.push((key, waker));
+                    rest(key, waker);
                 }
-                key = node.next;
+                key = next;
             }
         });
         self.head = NIL;
@@ -369,19 +370,7 @@ impl WaitList {
     /// Grants every waiter `grant` in one walk down the line, waking those
     /// it can in place; the wakers of the others go to `out`.
     pub(crate) fn grant_all(&mut self, grant: Grant, out: &mut Vec<Waker>) {
-        debug_assert_ne!(grant, WAITING);
-        with_local_waker(|local| {
-            let mut key = self.head;
-            while key != NIL {
-                let node = &mut self.nodes[key];
-                node.grant = grant;
-                out.extend(node.wake_or_take(local));
-                key = node.next;
-            }
-        });
-        self.head = NIL;
-        self.tail = NIL;
-        self.waiting = 0;
+        self.grant_all_with(grant, |_, waker| out.push(waker));
     }
 
     #[inline]
@@ -537,7 +526,7 @@ pub(crate) fn wake_all_kept(list: &RefCell<WaitList>, grant: Grant) {
             return;
         }
         let mut woken = std::mem::take(&mut l.spare_kept);
-        l.grant_all_keyed(grant, &mut woken);
+        l.grant_all_with(grant, |key, waker| woken.push((key, waker)));
         if woken.is_empty() {
             l.spare_kept = woken;
             return;
